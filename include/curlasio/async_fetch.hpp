@@ -1,0 +1,165 @@
+#ifndef CURLASIO_ASYNC_FETCH_HPP
+#define CURLASIO_ASYNC_FETCH_HPP
+
+#include <curlasio/detail/engine_impl.hpp>
+#include <curlasio/detail/transfer.hpp>
+#include <curlasio/engine.hpp>
+#include <curlasio/error.hpp>
+#include <curlasio/request.hpp>
+#include <curlasio/response.hpp>
+
+#include <boost/asio/associated_allocator.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/bind_allocator.hpp>
+#include <boost/asio/cancellation_type.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+namespace curlasio {
+namespace detail {
+
+/// One fetch's state, allocated with the handler's associated allocator.
+template <typename Handler>
+class fetch_op final : public transfer {
+public:
+    using handler_executor =
+        boost::asio::associated_executor_t<Handler, engine_impl::executor_type>;
+    using allocator_type = typename std::allocator_traits<
+        boost::asio::associated_allocator_t<Handler, std::allocator<void>>>::
+        template rebind_alloc<fetch_op>;
+
+    static fetch_op* create(Handler&& handler, request req, engine_impl& eng) {
+        allocator_type alloc(boost::asio::get_associated_allocator(handler, std::allocator<void>()));
+        fetch_op* p = std::allocator_traits<allocator_type>::allocate(alloc, 1);
+        try {
+            return ::new (static_cast<void*>(p)) fetch_op(std::move(handler), std::move(req), eng);
+        } catch (...) {
+            std::allocator_traits<allocator_type>::deallocate(alloc, p, 1);
+            throw;
+        }
+    }
+
+    void complete(error_code ec, response r) noexcept override {
+        // Free the state before the upcall, so the handler may start the next
+        // fetch with the same memory; then hand the handler to its executor.
+        Handler handler(std::move(handler_));
+        auto work = std::move(work_);
+        free_self();
+        auto alloc = boost::asio::get_associated_allocator(handler, std::allocator<void>());
+        boost::asio::post(work.get_executor(),
+                          boost::asio::bind_allocator(
+                              alloc, [h = std::move(handler), ec, r = std::move(r)]() mutable {
+                                  boost::asio::get_associated_cancellation_slot(h).clear();
+                                  std::move(h)(ec, std::move(r));
+                              }));
+    }
+
+    void destroy() noexcept override { free_self(); }
+
+private:
+    fetch_op(Handler&& handler, request req, engine_impl& eng)
+        : transfer(std::move(req), eng.next_id()),
+          handler_(std::move(handler)),
+          work_(boost::asio::get_associated_executor(handler_, eng.executor())) {}
+
+    void free_self() noexcept {
+        allocator_type alloc(boost::asio::get_associated_allocator(handler_, std::allocator<void>()));
+        this->~fetch_op();
+        std::allocator_traits<allocator_type>::deallocate(alloc, this, 1);
+    }
+
+    Handler handler_;
+    boost::asio::executor_work_guard<handler_executor> work_;
+};
+
+/// Per-operation cancellation: every type (terminal, partial, total) aborts
+/// the transfer. Runs wherever the signal is emitted; posts to the engine.
+struct fetch_cancellation {
+    std::weak_ptr<engine_impl> engine;
+    std::uint64_t id;
+
+    void operator()(boost::asio::cancellation_type type) const {
+        if (type == boost::asio::cancellation_type::none)
+            return;
+        if (auto e = engine.lock())
+            e->cancel_async(id);
+    }
+};
+
+} // namespace detail
+
+/// The initiation object of async_fetch: usable with asio::async_initiate
+/// directly, and its executor is the engine's.
+class initiate_fetch {
+public:
+    using executor_type = engine::executor_type;
+
+    explicit initiate_fetch(engine& eng) noexcept : engine_(eng.impl()) {}
+
+    executor_type get_executor() const noexcept { return engine_->executor(); }
+
+    template <typename Handler>
+    void operator()(Handler&& handler, request req) const {
+        using op_type = detail::fetch_op<std::decay_t<Handler>>;
+        auto slot = boost::asio::get_associated_cancellation_slot(handler);
+        std::decay_t<Handler> h(std::forward<Handler>(handler));
+        op_type* op = op_type::create(std::move(h), std::move(req), *engine_);
+        // Connect before submitting: once submitted the op may complete (and
+        // be freed) on another thread at any moment.
+        if (slot.is_connected())
+            slot.template emplace<detail::fetch_cancellation>(
+                detail::fetch_cancellation{engine_, op->id});
+        engine_->submit(op);
+    }
+
+private:
+    std::shared_ptr<detail::engine_impl> engine_;
+};
+
+namespace detail {
+template <typename Executor>
+using default_fetch_token_t = std::conditional_t<
+    std::is_void_v<boost::asio::default_completion_token_t<Executor>>,
+    boost::asio::deferred_t, boost::asio::default_completion_token_t<Executor>>;
+}
+
+/// Performs one HTTP transfer described by `req` on engine `eng`.
+///
+/// Completion signature: `void(error_code, response)`. A transport failure is
+/// an error_code (categories "curl.easy", "curlasio"); an HTTP status of 4xx or
+/// 5xx is a successful completion carrying that status. The response is
+/// delivered also on failure, holding what arrived and libcurl's detailed
+/// error text in response::error_message.
+///
+/// Executor: the handler runs on its associated executor (by default the
+/// engine's), through asio::post: never inside this call, never inside a
+/// libcurl callback. Its associated allocator allocates the operation state.
+///
+/// Per-operation cancellation: terminal, partial and total are all honoured
+/// and abort the transfer: the handler gets asio::error::operation_aborted and
+/// the easy handle is removed from libcurl. The request may already have
+/// reached the server. If the transfer had already finished, the handler gets
+/// its real result. The engine stays usable.
+///
+/// Lifetimes: `req` is taken by value; nothing else needs to outlive the call.
+/// Destroying `eng` completes the operation with operation_aborted.
+///
+/// Thread safety: may be called from any thread when the engine's executor
+/// is a strand (or an io_context run by one thread).
+template <typename CompletionToken = detail::default_fetch_token_t<engine::executor_type>>
+auto async_fetch(engine& eng, request req, CompletionToken&& token = CompletionToken()) {
+    return boost::asio::async_initiate<CompletionToken, void(error_code, response)>(
+        initiate_fetch(eng), token, std::move(req));
+}
+
+} // namespace curlasio
+
+#endif

@@ -1,0 +1,11 @@
+#ifndef CURLASIO_CURLASIO_HPP
+#define CURLASIO_CURLASIO_HPP
+
+#include <curlasio/async_fetch.hpp>
+#include <curlasio/engine.hpp>
+#include <curlasio/engine_options.hpp>
+#include <curlasio/error.hpp>
+#include <curlasio/request.hpp>
+#include <curlasio/response.hpp>
+
+#endif

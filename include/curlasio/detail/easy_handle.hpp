@@ -1,0 +1,52 @@
+#ifndef CURLASIO_DETAIL_EASY_HANDLE_HPP
+#define CURLASIO_DETAIL_EASY_HANDLE_HPP
+
+// RAII CURL*: applies a request's options and collects the response.
+
+#include <curlasio/error.hpp>
+#include <curlasio/request.hpp>
+#include <curlasio/response.hpp>
+
+#include <curl/curl.h>
+
+#include <cstddef>
+
+namespace curlasio::detail {
+
+class easy_handle {
+public:
+    explicit easy_handle(request req);
+    ~easy_handle();
+    easy_handle(const easy_handle&) = delete;
+    easy_handle& operator=(const easy_handle&) = delete;
+
+    CURL* native() const noexcept { return handle_; }
+
+    /// Validates the request and sets every option on the handle. On failure
+    /// nothing may be added to a multi handle.
+    error_code prepare();
+
+    /// The error for libcurl's result, refined by what the callbacks saw
+    /// (size cap hit, allocation failure).
+    error_code result_error(CURLcode result) const noexcept;
+
+    /// Moves the collected response out, filled with libcurl's transfer info.
+    response take_response(CURLcode result);
+
+private:
+    static std::size_t on_body(char* data, std::size_t size, std::size_t n, void* self) noexcept;
+    static std::size_t on_header(char* data, std::size_t size, std::size_t n, void* self) noexcept;
+    void header_line(std::string_view line);
+
+    CURL* handle_ = nullptr;
+    curl_slist* header_list_ = nullptr;
+    request request_;
+    response response_;
+    bool too_large_ = false;
+    bool out_of_memory_ = false;
+    char error_buffer_[CURL_ERROR_SIZE] = {};
+};
+
+} // namespace curlasio::detail
+
+#endif

@@ -1,0 +1,88 @@
+#ifndef CURLASIO_DETAIL_ENGINE_IMPL_HPP
+#define CURLASIO_DETAIL_ENGINE_IMPL_HPP
+
+// The engine's state: one CURLM*, the socket table, the timer. Every member
+// function runs on the engine's executor; the only members safe from other
+// threads are executor() and next_id(). Shared ownership: every wait, post and
+// cancellation handler keeps the state alive until it has run.
+
+#include <curlasio/detail/socket_table.hpp>
+#include <curlasio/detail/timer_schedule.hpp>
+#include <curlasio/detail/transfer.hpp>
+#include <curlasio/engine_options.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <curl/curl.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+namespace curlasio::detail {
+
+class engine_impl : public std::enable_shared_from_this<engine_impl> {
+public:
+    using executor_type = boost::asio::any_io_executor;
+
+    engine_impl(executor_type ex, const engine_options& options);
+    ~engine_impl();
+    engine_impl(const engine_impl&) = delete;
+    engine_impl& operator=(const engine_impl&) = delete;
+
+    const executor_type& executor() const noexcept { return executor_; }
+    std::uint64_t next_id() noexcept { return next_id_.fetch_add(1, std::memory_order_relaxed); }
+
+    /// From any thread: hands `t` to the engine (posted to its executor).
+    void submit(transfer* t);
+    /// From any thread: aborts transfer `id` if it is still running.
+    void cancel_async(std::uint64_t id);
+    /// From any thread: aborts every running transfer; the engine stays usable.
+    void cancel_all_async();
+    /// From any thread: aborts everything and frees libcurl's state. Handlers
+    /// still run, with operation_aborted; later submissions are refused the same way.
+    void shutdown_async();
+
+    /// Number of transfers added to libcurl and not yet completed (executor only).
+    std::size_t running() const noexcept { return transfers_.size(); }
+
+private:
+    using descriptor = boost::asio::posix::stream_descriptor;
+
+    void start(transfer* t);
+    void cancel(std::uint64_t id);
+    void abort_all(error_code ec);
+    void shutdown();
+    void finish(transfer* t, error_code ec, CURLcode result);
+
+    void socket_action(curl_socket_t fd, int events);
+    void drain_messages();
+    void execute(int fd, const socket_decision& d);
+    void arm(int fd, wait_kind kind, std::uint64_t generation);
+    void on_wait(int fd, wait_kind kind, std::uint64_t generation, const error_code& ec);
+    void apply_timer(const timer_decision& d);
+
+    static int socket_callback(CURL*, curl_socket_t fd, int what, void* self, void*) noexcept;
+    static int timer_callback(CURLM*, long timeout_ms, void* self) noexcept;
+    static curl_socket_t open_callback(void* self, curlsocktype, curl_sockaddr* address) noexcept;
+    static int close_callback(void* self, curl_socket_t fd) noexcept;
+
+    executor_type executor_;
+    CURLM* multi_ = nullptr;
+    socket_table table_;
+    timer_schedule schedule_;
+    boost::asio::steady_timer timer_;
+    std::vector<std::unique_ptr<descriptor>> descriptors_; // indexed by fd
+    std::unordered_map<std::uint64_t, transfer*> transfers_;
+    std::atomic<std::uint64_t> next_id_{1};
+    bool shut_down_ = false;
+    bool callback_failed_ = false; // a callback could not do its job (allocation)
+};
+
+} // namespace curlasio::detail
+
+#endif

@@ -1,0 +1,107 @@
+#ifndef CURLASIO_DETAIL_SOCKET_TABLE_HPP
+#define CURLASIO_DETAIL_SOCKET_TABLE_HPP
+
+// Sans-io bookkeeping for the sockets libcurl asks the engine to watch.
+//
+// The table is told what happened (a CURLMOPT_SOCKETFUNCTION call, an fd
+// opened or about to be closed by libcurl, a wait that completed) and answers
+// with what the engine must do (wrap the fd, release it, arm a read or write
+// wait, call curl_multi_socket_action). It owns no socket, so every sequence
+// of events can be scripted in a unit test.
+//
+// Staleness: every entry gets a generation number when it is created. Waits
+// are tagged with it; a completion whose generation does not match the live
+// entry for its fd (the fd was removed, closed, or removed and re-added in the
+// meantime) is dropped.
+
+#include <cstdint>
+#include <vector>
+
+namespace curlasio::detail {
+
+enum class wait_kind : std::uint8_t { read = 0, write = 1 };
+
+/// What the engine must do for one fd, in this order: release the old
+/// descriptor, wrap the fd in a new one, arm the waits (tagged `generation`).
+struct socket_decision {
+    bool release = false;
+    /// With release: the released descriptor was a duplicate the engine made
+    /// of an fd libcurl opened itself; close the duplicate.
+    bool release_foreign = false;
+    bool open = false;
+    /// With open: libcurl opened this fd itself (resolver socketpair, eventfd,
+    /// ...). Wait on a dup() of it, so that a close we are not told about can
+    /// never make us deregister an fd number someone else now owns.
+    bool open_foreign = false;
+    bool arm_read = false;
+    bool arm_write = false;
+    std::uint64_t generation = 0;
+
+    bool any() const noexcept { return release || open || arm_read || arm_write; }
+};
+
+/// Outcome of a completed wait.
+struct wait_outcome {
+    /// Call curl_multi_socket_action(fd, events).
+    bool act = false;
+    /// CURL_CSELECT_IN / _OUT, with CURL_CSELECT_ERR added on a wait error.
+    int events = 0;
+};
+
+class socket_table {
+public:
+    /// CURLMOPT_SOCKETFUNCTION(fd, what), what being CURL_POLL_*.
+    socket_decision on_poll(int fd, int what);
+
+    /// CURLOPT_OPENSOCKETFUNCTION produced `fd`. An entry still present for
+    /// that number belonged to an fd libcurl closed without telling us.
+    socket_decision on_open(int fd);
+
+    /// CURLOPT_CLOSESOCKETFUNCTION is about to close `fd`.
+    socket_decision on_close(int fd);
+
+    /// A wait tagged `generation` completed. `aborted`: it was cancelled;
+    /// `failed`: it completed with an error other than cancellation.
+    wait_outcome on_wait_done(int fd, wait_kind kind, std::uint64_t generation,
+                              bool aborted, bool failed);
+
+    /// After curl_multi_socket_action: the waits to re-arm (libcurl only
+    /// calls the socket callback when its wishes change).
+    socket_decision rearm(int fd);
+
+    // ---- observers, for the engine's invariants and for tests ----------------
+    bool watched(int fd) const noexcept { return live(fd) != nullptr; }
+    bool armed(int fd, wait_kind kind) const noexcept;
+    /// CURL_POLL_IN/OUT bits libcurl asked for on `fd`; 0 when not watched.
+    int wanted(int fd) const noexcept;
+    std::uint64_t generation(int fd) const noexcept;
+    bool opened_by_us(int fd) const noexcept;
+    /// Number of watched fds.
+    std::size_t size() const noexcept { return watched_; }
+    /// Every fd currently watched, for a final release.
+    std::vector<int> watched_fds() const;
+
+private:
+    struct entry {
+        std::uint64_t generation = 0; // 0: no entry
+        std::uint8_t wanted = 0;      // CURL_POLL_IN | CURL_POLL_OUT bits
+        bool armed[2] = {false, false};
+        bool failed[2] = {false, false};
+        bool foreign = false;
+        bool ours = false;            // opened by our open callback, not yet closed
+    };
+
+    entry* live(int fd) noexcept;
+    const entry* live(int fd) const noexcept;
+    entry& slot(int fd);
+    socket_decision drop(int fd, entry& e);
+    void arm_missing(entry& e, socket_decision& d);
+
+    std::vector<entry> entries_; // indexed by fd
+    std::uint64_t next_generation_ = 1;
+    std::size_t watched_ = 0;
+};
+
+} // namespace curlasio::detail
+
+#endif

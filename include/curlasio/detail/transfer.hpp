@@ -1,0 +1,37 @@
+#ifndef CURLASIO_DETAIL_TRANSFER_HPP
+#define CURLASIO_DETAIL_TRANSFER_HPP
+
+// The engine's view of one in-flight fetch: its easy handle plus two
+// type-erased exits. The concrete type (fetch_op<Handler>) lives in
+// async_fetch.hpp and owns the handler.
+
+#include <curlasio/detail/easy_handle.hpp>
+#include <curlasio/error.hpp>
+#include <curlasio/request.hpp>
+#include <curlasio/response.hpp>
+
+#include <cstdint>
+
+namespace curlasio::detail {
+
+class transfer {
+public:
+    transfer(request req, std::uint64_t id) : easy(std::move(req)), id(id) {}
+    transfer(const transfer&) = delete;
+    transfer& operator=(const transfer&) = delete;
+
+    /// Frees *this, then schedules the handler with (ec, r) on its executor.
+    virtual void complete(error_code ec, response r) noexcept = 0;
+    /// Frees *this without running the handler (its io_context is gone).
+    virtual void destroy() noexcept = 0;
+
+    easy_handle easy;
+    const std::uint64_t id;
+
+protected:
+    ~transfer() = default;
+};
+
+} // namespace curlasio::detail
+
+#endif

@@ -1,0 +1,24 @@
+#ifndef CURLASIO_ENGINE_OPTIONS_HPP
+#define CURLASIO_ENGINE_OPTIONS_HPP
+
+namespace curlasio {
+
+/// Settings of one engine (its CURLM*), fixed at construction.
+struct engine_options {
+    /// Open connections at most, over all hosts; 0: unlimited
+    /// (CURLMOPT_MAX_TOTAL_CONNECTIONS). Transfers beyond it wait in a queue.
+    long max_total_connections = 0;
+    /// Open connections at most to one host; 0: unlimited
+    /// (CURLMOPT_MAX_HOST_CONNECTIONS).
+    long max_host_connections = 0;
+    /// Idle connections kept for reuse; 0: libcurl's default (CURLMOPT_MAXCONNECTS).
+    long max_idle_connections = 0;
+    /// Multiplex HTTP/2 streams over one connection (CURLMOPT_PIPELINING).
+    bool multiplex = true;
+    /// Streams per HTTP/2 connection at most (CURLMOPT_MAX_CONCURRENT_STREAMS).
+    long max_concurrent_streams = 100;
+};
+
+} // namespace curlasio
+
+#endif

@@ -1,0 +1,53 @@
+#ifndef CURLASIO_ERROR_HPP
+#define CURLASIO_ERROR_HPP
+
+// Error codes. libcurl's own codes are wrapped as they are (no re-listing of
+// every CURLE_*): an error_code in category "curl.easy" holds a CURLcode, one in
+// "curl.multi" a CURLMcode. curlasio's own conditions are curlasio::errc.
+
+#include <boost/system/error_code.hpp>
+
+#include <curl/curl.h>
+
+#include <type_traits>
+
+namespace curlasio {
+
+using boost::system::error_code;
+
+/// Conditions detected by curlasio itself, not by libcurl.
+enum class errc {
+    /// A header name or value, the user agent, the method or the URL holds CR,
+    /// LF or NUL; refused before anything is sent.
+    invalid_request = 1,
+    /// The response body exceeded request::max_response_size.
+    response_too_large,
+    /// libcurl could not create an easy handle (out of memory).
+    out_of_resources,
+    /// A user callback threw; the exception is rethrown or stored as documented.
+    callback_threw,
+};
+
+/// Category "curl.easy": values are CURLcode.
+const boost::system::error_category& curl_easy_category() noexcept;
+/// Category "curl.multi": values are CURLMcode.
+const boost::system::error_category& curl_multi_category() noexcept;
+/// Category "curlasio": values are curlasio::errc.
+const boost::system::error_category& curlasio_category() noexcept;
+
+inline error_code make_error_code(errc e) noexcept {
+    return {static_cast<int>(e), curlasio_category()};
+}
+inline error_code make_error_code(CURLcode c) noexcept {
+    return {static_cast<int>(c), curl_easy_category()};
+}
+inline error_code make_error_code(CURLMcode c) noexcept {
+    return {static_cast<int>(c), curl_multi_category()};
+}
+
+} // namespace curlasio
+
+template <>
+struct boost::system::is_error_code_enum<curlasio::errc> : std::true_type {};
+
+#endif

@@ -1,0 +1,128 @@
+#ifndef CURLASIO_REQUEST_HPP
+#define CURLASIO_REQUEST_HPP
+
+// curlasio::request: a value type describing one HTTP transfer. Copyable,
+// movable, independent of any engine; async_fetch copies what it needs.
+
+#include <curl/curl.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace curlasio {
+
+/// Which HTTP version to ask libcurl for.
+enum class http_version {
+    any,                 ///< libcurl's default: HTTP/2 over TLS when ALPN agrees, else 1.1
+    http1_0,
+    http1_1,
+    http2,               ///< try HTTP/2 (upgrade on cleartext, ALPN on TLS)
+    http2_tls,           ///< HTTP/2 over TLS only, HTTP/1.1 on cleartext
+    http2_prior_knowledge, ///< HTTP/2 without negotiation (h2c)
+};
+
+class request {
+public:
+    using clock_duration = std::chrono::milliseconds;
+    using header = std::pair<std::string, std::string>;
+    /// Sets one libcurl option on the handle; returns what curl_easy_setopt returned.
+    using curl_setter = std::function<CURLcode(CURL*)>;
+
+    request() = default;
+    explicit request(std::string url, std::string method = "GET")
+        : method(std::move(method)), url(std::move(url)) {}
+
+    // ---- what is sent -------------------------------------------------------
+    std::string method = "GET";
+    std::string url;
+    /// Sent in this order; repeats allowed. A value-less name ("Accept", "")
+    /// sends an empty header.
+    std::vector<header> headers;
+    /// Sent as the request body when non-empty, or when the method is one that
+    /// carries a body (POST, PUT, PATCH).
+    std::string body;
+
+    // ---- limits and behaviour (zero durations mean "no limit") -------------
+    /// Deadline for the whole transfer.
+    clock_duration timeout{0};
+    /// Deadline for resolve + connect + TLS handshake.
+    clock_duration connect_timeout{std::chrono::seconds(30)};
+    /// Follow 3xx responses with a Location header.
+    bool follow_redirects = false;
+    /// Bound on followed redirects; exceeding it is CURLE_TOO_MANY_REDIRECTS.
+    long max_redirects = 10;
+    /// Verify the server's certificate chain (CURLOPT_SSL_VERIFYPEER).
+    bool verify_peer = true;
+    /// Verify that the certificate matches the host name (CURLOPT_SSL_VERIFYHOST).
+    bool verify_host = true;
+    /// PEM bundle of trusted CAs; empty means the system store.
+    std::string ca_file;
+    http_version version = http_version::any;
+    /// Advertise every encoding libcurl supports and decode the body.
+    bool decompress = true;
+    /// Empty: no User-Agent header.
+    std::string user_agent = "curlasio/0.1";
+    /// Proxy URL. std::nullopt: no proxy at all, and the http_proxy/https_proxy
+    /// environment variables are ignored. Set to "" to let libcurl read them.
+    std::optional<std::string> proxy;
+    /// Abort when fewer than low_speed_limit bytes/s flow for low_speed_time.
+    long low_speed_limit = 0;
+    std::chrono::seconds low_speed_time{0};
+    /// Largest body accepted; 0 means unlimited. Enforced on bytes actually
+    /// received (also for chunked bodies), as errc::response_too_large.
+    std::size_t max_response_size = 0;
+
+    // ---- escape hatch ---------------------------------------------------------
+    /// Applied after every option above, in order. A failing setter fails the
+    /// fetch with its CURLcode.
+    std::vector<curl_setter> curl_options;
+
+    /// Adds a header (kept in insertion order, repeats allowed).
+    request& add_header(std::string name, std::string value) {
+        headers.emplace_back(std::move(name), std::move(value));
+        return *this;
+    }
+
+    /// Sets any libcurl option on the handle: integral values are passed as
+    /// long (or curl_off_t for *_LARGE options when given a curl_off_t); strings
+    /// are kept in the setter, which lives as long as the transfer (so even
+    /// CURLOPT_POSTFIELDS, which libcurl does not copy, is safe). Other
+    /// pointers are passed as they are: keep their targets alive until the
+    /// fetch completes.
+    template <typename T>
+    request& set_option(CURLoption option, T value) {
+        if constexpr (std::is_convertible_v<T, std::string_view> &&
+                      !std::is_same_v<std::decay_t<T>, std::nullptr_t>) {
+            curl_options.emplace_back(
+                [option, s = std::string(std::string_view(value))](CURL* h) {
+                    return curl_easy_setopt(h, option, s.c_str());
+                });
+        } else if constexpr (std::is_same_v<T, curl_off_t>) {
+            curl_options.emplace_back(
+                [option, value](CURL* h) { return curl_easy_setopt(h, option, value); });
+        } else if constexpr (std::is_integral_v<T> || std::is_enum_v<T>) {
+            curl_options.emplace_back([option, v = static_cast<long>(value)](CURL* h) {
+                return curl_easy_setopt(h, option, v);
+            });
+        } else {
+            curl_options.emplace_back(
+                [option, value](CURL* h) { return curl_easy_setopt(h, option, value); });
+        }
+        return *this;
+    }
+
+    /// True when no header, method, user agent or URL holds CR, LF or NUL.
+    bool is_well_formed() const noexcept;
+};
+
+} // namespace curlasio
+
+#endif

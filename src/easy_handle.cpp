@@ -1,0 +1,261 @@
+#include <curlasio/detail/easy_handle.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <new>
+
+namespace curlasio::detail {
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return (x | 0x20) == (y | 0x20);
+           });
+}
+
+std::string_view trim(std::string_view s) noexcept {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
+        s.remove_suffix(1);
+    return s;
+}
+
+long curl_http_version(http_version v) noexcept {
+    switch (v) {
+    case http_version::http1_0: return CURL_HTTP_VERSION_1_0;
+    case http_version::http1_1: return CURL_HTTP_VERSION_1_1;
+    case http_version::http2: return CURL_HTTP_VERSION_2_0;
+    case http_version::http2_tls: return CURL_HTTP_VERSION_2TLS;
+    case http_version::http2_prior_knowledge: return CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;
+    case http_version::any: break;
+    }
+    return CURL_HTTP_VERSION_NONE;
+}
+
+std::chrono::microseconds info_time(CURL* h, CURLINFO what) noexcept {
+    curl_off_t v = 0;
+    curl_easy_getinfo(h, what, &v);
+    return std::chrono::microseconds(v);
+}
+
+} // namespace
+
+easy_handle::easy_handle(request req) : handle_(curl_easy_init()), request_(std::move(req)) {}
+
+easy_handle::~easy_handle() {
+    if (handle_)
+        curl_easy_cleanup(handle_);
+    curl_slist_free_all(header_list_);
+}
+
+error_code easy_handle::prepare() {
+    if (!handle_)
+        return errc::out_of_resources;
+    if (!request_.is_well_formed())
+        return errc::invalid_request;
+
+    CURL* h = handle_;
+    CURLcode rc = CURLE_OK;
+    // Stops at the first failing option; later ones are skipped.
+    auto set = [&](CURLoption opt, auto value) {
+        if (rc == CURLE_OK)
+            rc = curl_easy_setopt(h, opt, value);
+    };
+    using std::chrono::milliseconds;
+
+    set(CURLOPT_NOSIGNAL, 1L);
+    set(CURLOPT_ERRORBUFFER, error_buffer_);
+    set(CURLOPT_URL, request_.url.c_str());
+    set(CURLOPT_PROTOCOLS_STR, "http,https");
+    set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+
+    const std::string& m = request_.method;
+    const bool carries_body = !request_.body.empty() || m == "POST" || m == "PUT" || m == "PATCH";
+    if (m == "HEAD") {
+        set(CURLOPT_NOBODY, 1L);
+    } else if (carries_body) {
+        set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request_.body.size()));
+        set(CURLOPT_POSTFIELDS, request_.body.data());
+        if (m != "POST")
+            set(CURLOPT_CUSTOMREQUEST, m.c_str());
+    } else if (m != "GET") {
+        set(CURLOPT_CUSTOMREQUEST, m.c_str());
+    }
+
+    bool has_expect = false;
+    for (const auto& [name, value] : request_.headers) {
+        has_expect = has_expect || iequals(name, "Expect");
+        // "Name;" is libcurl's spelling of a header with an empty value.
+        std::string line = value.empty() ? name + ";" : name + ": " + value;
+        curl_slist* next = curl_slist_append(header_list_, line.c_str());
+        if (!next)
+            return make_error_code(CURLE_OUT_OF_MEMORY);
+        header_list_ = next;
+    }
+    if (!has_expect && carries_body) {
+        // A 100-continue round trip costs a full RTT (or 1 s against servers
+        // that ignore it); ask for it explicitly if wanted.
+        curl_slist* next = curl_slist_append(header_list_, "Expect:");
+        if (!next)
+            return make_error_code(CURLE_OUT_OF_MEMORY);
+        header_list_ = next;
+    }
+    if (header_list_)
+        set(CURLOPT_HTTPHEADER, header_list_);
+
+    set(CURLOPT_TIMEOUT_MS, static_cast<long>(request_.timeout.count()));
+    set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(request_.connect_timeout.count()));
+    set(CURLOPT_FOLLOWLOCATION, request_.follow_redirects ? 1L : 0L);
+    set(CURLOPT_MAXREDIRS, request_.max_redirects);
+    set(CURLOPT_SSL_VERIFYPEER, request_.verify_peer ? 1L : 0L);
+    set(CURLOPT_SSL_VERIFYHOST, request_.verify_host ? 2L : 0L);
+    if (!request_.ca_file.empty())
+        set(CURLOPT_CAINFO, request_.ca_file.c_str());
+    set(CURLOPT_HTTP_VERSION, curl_http_version(request_.version));
+    if (request_.decompress)
+        set(CURLOPT_ACCEPT_ENCODING, "");
+    if (!request_.user_agent.empty())
+        set(CURLOPT_USERAGENT, request_.user_agent.c_str());
+    // An empty proxy string disables the environment's proxy variables.
+    set(CURLOPT_PROXY, request_.proxy ? request_.proxy->c_str() : "");
+    if (request_.low_speed_limit > 0) {
+        set(CURLOPT_LOW_SPEED_LIMIT, request_.low_speed_limit);
+        set(CURLOPT_LOW_SPEED_TIME, static_cast<long>(request_.low_speed_time.count()));
+    }
+    if (request_.max_response_size > 0)
+        set(CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(request_.max_response_size));
+
+    set(CURLOPT_WRITEFUNCTION, &easy_handle::on_body);
+    set(CURLOPT_WRITEDATA, this);
+    set(CURLOPT_HEADERFUNCTION, &easy_handle::on_header);
+    set(CURLOPT_HEADERDATA, this);
+    if (rc != CURLE_OK)
+        return make_error_code(rc);
+
+    for (const auto& setter : request_.curl_options) {
+        try {
+            if (CURLcode c = setter(h); c != CURLE_OK)
+                return make_error_code(c);
+        } catch (...) {
+            return errc::callback_threw;
+        }
+    }
+    return {};
+}
+
+std::size_t easy_handle::on_body(char* data, std::size_t size, std::size_t n, void* p) noexcept {
+    auto* self = static_cast<easy_handle*>(p);
+    const std::size_t len = size * n;
+    const std::size_t cap = self->request_.max_response_size;
+    if (cap && self->response_.body.size() + len > cap) {
+        self->too_large_ = true;
+        return 0; // makes libcurl fail with CURLE_WRITE_ERROR
+    }
+    try {
+        self->response_.body.append(data, len);
+    } catch (const std::bad_alloc&) {
+        self->out_of_memory_ = true;
+        return 0;
+    }
+    return len;
+}
+
+std::size_t easy_handle::on_header(char* data, std::size_t size, std::size_t n, void* p) noexcept {
+    auto* self = static_cast<easy_handle*>(p);
+    try {
+        self->header_line(std::string_view(data, size * n));
+    } catch (const std::bad_alloc&) {
+        self->out_of_memory_ = true;
+        return 0;
+    }
+    return size * n;
+}
+
+void easy_handle::header_line(std::string_view line) {
+    if (line.substr(0, 5) == "HTTP/") {
+        // A new response begins (1xx, or the next hop of a redirect): keep
+        // only the headers of the last one.
+        response_.headers.clear();
+        response_.reason.clear();
+        std::string_view rest = line.substr(line.find(' ') == std::string_view::npos ? line.size() : line.find(' ') + 1);
+        std::string_view code = rest.substr(0, rest.find(' '));
+        response_.status = 0;
+        for (char c : code)
+            if (c >= '0' && c <= '9')
+                response_.status = response_.status * 10 + (c - '0');
+        if (auto sp = rest.find(' '); sp != std::string_view::npos)
+            response_.reason = std::string(trim(rest.substr(sp + 1)));
+        return;
+    }
+    std::string_view content = trim(line);
+    if (content.empty())
+        return;
+    if ((line.front() == ' ' || line.front() == '\t') && !response_.headers.empty()) {
+        // obsolete line folding continues the previous field's value
+        response_.headers.extend_last(content);
+        return;
+    }
+    auto colon = content.find(':');
+    if (colon == std::string_view::npos)
+        return;
+    response_.headers.add(std::string(trim(content.substr(0, colon))),
+                          std::string(trim(content.substr(colon + 1))));
+}
+
+error_code easy_handle::result_error(CURLcode result) const noexcept {
+    if (result == CURLE_OK)
+        return {};
+    if (too_large_ || result == CURLE_FILESIZE_EXCEEDED)
+        return errc::response_too_large;
+    if (out_of_memory_)
+        return make_error_code(CURLE_OUT_OF_MEMORY);
+    return make_error_code(result);
+}
+
+response easy_handle::take_response(CURLcode result) {
+    CURL* h = handle_;
+    response& r = response_;
+    if (h) {
+        long code = 0;
+        if (curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK && code)
+            r.status = static_cast<int>(code);
+        char* url = nullptr;
+        if (curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url)
+            r.effective_url = url;
+        long version = 0;
+        curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &version);
+        switch (version) {
+        case CURL_HTTP_VERSION_1_0: r.http_version = 10; break;
+        case CURL_HTTP_VERSION_1_1: r.http_version = 11; break;
+        case CURL_HTTP_VERSION_2_0: r.http_version = 20; break;
+        case CURL_HTTP_VERSION_3: r.http_version = 30; break;
+        default: r.http_version = 0;
+        }
+        curl_easy_getinfo(h, CURLINFO_REDIRECT_COUNT, &r.redirect_count);
+        char* ip = nullptr;
+        if (curl_easy_getinfo(h, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip)
+            r.remote_address = ip;
+        long port = 0;
+        curl_easy_getinfo(h, CURLINFO_PRIMARY_PORT, &port);
+        r.remote_port = static_cast<unsigned short>(port);
+        r.times.name_lookup = info_time(h, CURLINFO_NAMELOOKUP_TIME_T);
+        r.times.connect = info_time(h, CURLINFO_CONNECT_TIME_T);
+        r.times.tls_handshake = info_time(h, CURLINFO_APPCONNECT_TIME_T);
+        r.times.first_byte = info_time(h, CURLINFO_STARTTRANSFER_TIME_T);
+        r.times.total = info_time(h, CURLINFO_TOTAL_TIME_T);
+        r.times.redirect = info_time(h, CURLINFO_REDIRECT_TIME_T);
+        curl_off_t got = 0;
+        curl_easy_getinfo(h, CURLINFO_SIZE_DOWNLOAD_T, &got);
+        r.bytes_received = static_cast<std::uint64_t>(got);
+    }
+    if (result != CURLE_OK) {
+        if (error_buffer_[0])
+            r.error_message = error_buffer_;
+        else
+            r.error_message = result_error(result).message();
+    }
+    return std::move(r);
+}
+
+} // namespace curlasio::detail

@@ -1,0 +1,345 @@
+#include <curlasio/detail/engine_impl.hpp>
+#include <curlasio/engine.hpp>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/post.hpp>
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <stdexcept>
+
+namespace curlasio {
+namespace detail {
+namespace {
+
+namespace asio = boost::asio;
+
+// curl_global_init is not thread-safe before 7.84 and costly; do it once.
+void global_init() {
+    static const CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (rc != CURLE_OK)
+        throw std::runtime_error(std::string("curl_global_init: ") + curl_easy_strerror(rc));
+}
+
+// True when the two descriptors refer to the same open file.
+bool same_file(int a, int b) noexcept {
+    struct stat sa {}, sb {};
+    return ::fstat(a, &sa) == 0 && ::fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
+} // namespace
+
+engine_impl::engine_impl(executor_type ex, const engine_options& options)
+    : executor_(std::move(ex)), timer_(executor_) {
+    global_init();
+    multi_ = curl_multi_init();
+    if (!multi_)
+        throw std::runtime_error("curl_multi_init failed");
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &engine_impl::socket_callback);
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &engine_impl::timer_callback);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+    curl_multi_setopt(multi_, CURLMOPT_PIPELINING,
+                      options.multiplex ? CURLPIPE_MULTIPLEX : CURLPIPE_NOTHING);
+    curl_multi_setopt(multi_, CURLMOPT_MAX_TOTAL_CONNECTIONS, options.max_total_connections);
+    curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, options.max_host_connections);
+    if (options.max_idle_connections > 0)
+        curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, options.max_idle_connections);
+    if (options.max_concurrent_streams > 0)
+        curl_multi_setopt(multi_, CURLMOPT_MAX_CONCURRENT_STREAMS, options.max_concurrent_streams);
+}
+
+engine_impl::~engine_impl() {
+    // Reached without shutdown() only when the io_context died first, taking
+    // the posted shutdown with it: free everything, run no handler.
+    for (auto& [id, t] : transfers_) {
+        curl_multi_remove_handle(multi_, t->easy.native());
+        t->destroy();
+    }
+    transfers_.clear();
+    if (multi_)
+        curl_multi_cleanup(multi_);
+    for (int fd : table_.watched_fds())
+        execute(fd, table_.on_close(fd));
+}
+
+// ---- entry points from any thread --------------------------------------------
+
+void engine_impl::submit(transfer* t) {
+    asio::post(executor_, [self = shared_from_this(), t] { self->start(t); });
+}
+
+void engine_impl::cancel_async(std::uint64_t id) {
+    asio::post(executor_, [self = shared_from_this(), id] { self->cancel(id); });
+}
+
+void engine_impl::cancel_all_async() {
+    asio::post(executor_, [self = shared_from_this()] {
+        self->abort_all(asio::error::operation_aborted);
+    });
+}
+
+void engine_impl::shutdown_async() {
+    asio::dispatch(executor_, [self = shared_from_this()] { self->shutdown(); });
+}
+
+// ---- transfers ----------------------------------------------------------------
+
+void engine_impl::start(transfer* t) {
+    if (shut_down_)
+        return t->complete(asio::error::operation_aborted, response{});
+    if (error_code ec = t->easy.prepare()) {
+        response r;
+        r.error_message = ec.message();
+        return t->complete(ec, std::move(r));
+    }
+
+    CURL* h = t->easy.native();
+    curl_easy_setopt(h, CURLOPT_PRIVATE, t);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, &engine_impl::open_callback);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, this);
+    curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, &engine_impl::close_callback);
+    curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, this);
+
+    try {
+        transfers_.emplace(t->id, t);
+    } catch (...) {
+        return t->complete(make_error_code(CURLE_OUT_OF_MEMORY), response{});
+    }
+    if (CURLMcode rc = curl_multi_add_handle(multi_, h); rc != CURLM_OK) {
+        transfers_.erase(t->id);
+        response r;
+        r.error_message = curl_multi_strerror(rc);
+        t->complete(make_error_code(rc), std::move(r));
+    }
+    // libcurl now asks for a 0 ms timer; the posted timeout action starts it.
+}
+
+void engine_impl::cancel(std::uint64_t id) {
+    auto it = transfers_.find(id);
+    if (it == transfers_.end())
+        return; // already completed: its handler gets the real result
+    finish(it->second, asio::error::operation_aborted, CURLE_ABORTED_BY_CALLBACK);
+}
+
+void engine_impl::abort_all(error_code ec) {
+    std::vector<transfer*> all;
+    all.reserve(transfers_.size());
+    for (auto& [id, t] : transfers_)
+        all.push_back(t);
+    for (transfer* t : all)
+        finish(t, ec, CURLE_ABORTED_BY_CALLBACK);
+}
+
+void engine_impl::finish(transfer* t, error_code ec, CURLcode result) {
+    transfers_.erase(t->id);
+    curl_multi_remove_handle(multi_, t->easy.native());
+    response r = t->easy.take_response(result);
+    if (ec == asio::error::operation_aborted)
+        r.error_message = "operation aborted";
+    t->complete(ec, std::move(r));
+}
+
+void engine_impl::shutdown() {
+    if (shut_down_)
+        return;
+    shut_down_ = true;
+    abort_all(asio::error::operation_aborted);
+    // curl_multi_cleanup closes cached connections through our callbacks;
+    // the table and descriptors are still alive for it.
+    curl_multi_cleanup(multi_);
+    multi_ = nullptr;
+    for (int fd : table_.watched_fds())
+        execute(fd, table_.on_close(fd));
+    apply_timer(schedule_.reset());
+}
+
+// ---- the loop --------------------------------------------------------------------
+
+void engine_impl::socket_action(curl_socket_t fd, int events) {
+    if (shut_down_)
+        return;
+    int running = 0;
+    curl_multi_socket_action(multi_, fd, events, &running);
+    if (callback_failed_) {
+        callback_failed_ = false;
+        abort_all(make_error_code(CURLE_OUT_OF_MEMORY));
+    }
+    drain_messages();
+}
+
+void engine_impl::drain_messages() {
+    int queued = 0;
+    while (CURLMsg* m = curl_multi_info_read(multi_, &queued)) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        void* p = nullptr;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &p);
+        auto* t = static_cast<transfer*>(p);
+        CURLcode result = m->data.result; // m is invalid after remove_handle
+        finish(t, t->easy.result_error(result), result);
+    }
+}
+
+void engine_impl::on_wait(int fd, wait_kind kind, std::uint64_t generation, const error_code& ec) {
+    const bool aborted = ec == asio::error::operation_aborted;
+    wait_outcome w = table_.on_wait_done(fd, kind, generation, aborted, ec && !aborted);
+    if (!w.act || shut_down_)
+        return;
+    socket_action(fd, w.events);
+    if (!shut_down_)
+        execute(fd, table_.rearm(fd));
+}
+
+void engine_impl::execute(int fd, const socket_decision& d) {
+    if (d.release && static_cast<std::size_t>(fd) < descriptors_.size()) {
+        if (auto& desc = descriptors_[fd]) {
+            error_code ignored;
+            if (d.release_foreign)
+                desc->close(ignored); // our dup: ours to close
+            else
+                desc->release();      // libcurl's socket: deregister, never close
+            desc.reset();
+        }
+    }
+    if (d.open) {
+        if (static_cast<std::size_t>(fd) >= descriptors_.size())
+            descriptors_.resize(static_cast<std::size_t>(fd) + 1);
+        int target = fd;
+        if (d.open_foreign) {
+            // Out of descriptors: leave it unwatched; the transfer then ends
+            // at its own deadline instead of risking a wrong deregistration.
+            target = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+            if (target < 0)
+                return;
+        }
+        try {
+            descriptors_[fd] = std::make_unique<descriptor>(executor_, target);
+        } catch (...) {
+            if (target != fd)
+                ::close(target);
+            callback_failed_ = true;
+            return;
+        }
+    }
+    if (d.arm_read)
+        arm(fd, wait_kind::read, d.generation);
+    if (d.arm_write)
+        arm(fd, wait_kind::write, d.generation);
+}
+
+void engine_impl::arm(int fd, wait_kind kind, std::uint64_t generation) {
+    descriptor* desc = descriptors_[fd].get();
+    if (!desc)
+        return;
+    desc->async_wait(kind == wait_kind::read ? descriptor::wait_read : descriptor::wait_write,
+                     [self = shared_from_this(), fd, kind, generation](const error_code& ec) {
+                         self->on_wait(fd, kind, generation, ec);
+                     });
+}
+
+void engine_impl::apply_timer(const timer_decision& d) {
+    if (d.cancel)
+        timer_.cancel();
+    if (d.arm) {
+        timer_.expires_after(std::chrono::milliseconds(d.milliseconds));
+        timer_.async_wait([self = shared_from_this(), g = d.generation](const error_code& ec) {
+            if (self->schedule_.on_fired(g, ec == asio::error::operation_aborted))
+                self->socket_action(CURL_SOCKET_TIMEOUT, 0);
+        });
+    }
+    if (d.post)
+        asio::post(executor_, [self = shared_from_this(), g = d.generation] {
+            if (self->schedule_.on_fired(g, false))
+                self->socket_action(CURL_SOCKET_TIMEOUT, 0);
+        });
+}
+
+// ---- libcurl callbacks: no exception may leave them ---------------------------------
+
+int engine_impl::socket_callback(CURL*, curl_socket_t fd, int what, void* p, void*) noexcept {
+    auto* self = static_cast<engine_impl*>(p);
+    try {
+        // An fd libcurl opened itself may have been closed and its number
+        // reused without a word to us: then the entry describes a dead file.
+        if (what != CURL_POLL_REMOVE && self->table_.watched(fd) && !self->table_.opened_by_us(fd)) {
+            auto& desc = self->descriptors_[fd];
+            if (!desc || !same_file(fd, desc->native_handle()))
+                self->execute(fd, self->table_.on_close(fd));
+        }
+        self->execute(fd, self->table_.on_poll(fd, what));
+    } catch (...) {
+        self->callback_failed_ = true;
+    }
+    return 0; // -1 would abort every transfer of the multi
+}
+
+int engine_impl::timer_callback(CURLM*, long timeout_ms, void* p) noexcept {
+    auto* self = static_cast<engine_impl*>(p);
+    try {
+        self->apply_timer(self->schedule_.on_timer(timeout_ms));
+    } catch (...) {
+        self->callback_failed_ = true;
+    }
+    return 0;
+}
+
+curl_socket_t engine_impl::open_callback(void* p, curlsocktype, curl_sockaddr* a) noexcept {
+    auto* self = static_cast<engine_impl*>(p);
+    int fd = ::socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    if (fd < 0)
+        return CURL_SOCKET_BAD;
+    try {
+        self->execute(fd, self->table_.on_open(fd));
+    } catch (...) {
+        ::close(fd);
+        return CURL_SOCKET_BAD;
+    }
+    return fd;
+}
+
+int engine_impl::close_callback(void* p, curl_socket_t fd) noexcept {
+    auto* self = static_cast<engine_impl*>(p);
+    try {
+        // Deregister before the number can be reused.
+        self->execute(fd, self->table_.on_close(fd));
+    } catch (...) {
+        self->callback_failed_ = true;
+    }
+    return ::close(fd);
+}
+
+} // namespace detail
+
+// ---- engine ----------------------------------------------------------------------------
+
+engine::engine(boost::asio::io_context& io, const engine_options& options)
+    : engine(io.get_executor(), options) {}
+
+engine::engine(executor_type ex, const engine_options& options)
+    : impl_(std::make_shared<detail::engine_impl>(std::move(ex), options)) {}
+
+engine& engine::operator=(engine&& other) noexcept {
+    if (this != &other) {
+        if (impl_)
+            impl_->shutdown_async();
+        impl_ = std::move(other.impl_);
+    }
+    return *this;
+}
+
+engine::~engine() {
+    if (impl_)
+        impl_->shutdown_async();
+}
+
+engine::executor_type engine::get_executor() const noexcept { return impl_->executor(); }
+
+void engine::cancel() { impl_->cancel_all_async(); }
+
+} // namespace curlasio

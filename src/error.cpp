@@ -1,0 +1,82 @@
+#include <curlasio/error.hpp>
+
+#include <string>
+
+namespace curlasio {
+namespace {
+
+namespace bs = boost::system;
+
+class easy_category final : public bs::error_category {
+public:
+    constexpr easy_category() noexcept : bs::error_category(0x63a17e5e0001ULL) {}
+    const char* name() const noexcept override { return "curl.easy"; }
+    std::string message(int ev) const override {
+        return curl_easy_strerror(static_cast<CURLcode>(ev));
+    }
+    char const* message(int ev, char*, std::size_t) const noexcept override {
+        return curl_easy_strerror(static_cast<CURLcode>(ev));
+    }
+    // Timeouts compare equal to errc::timed_out, so callers can test for
+    // "a deadline passed" without knowing libcurl's codes.
+    bs::error_condition default_error_condition(int ev) const noexcept override {
+        switch (static_cast<CURLcode>(ev)) {
+        case CURLE_OPERATION_TIMEDOUT:
+            return bs::errc::make_error_condition(bs::errc::timed_out);
+        case CURLE_OUT_OF_MEMORY:
+            return bs::errc::make_error_condition(bs::errc::not_enough_memory);
+        case CURLE_ABORTED_BY_CALLBACK:
+            return bs::errc::make_error_condition(bs::errc::operation_canceled);
+        default:
+            return {ev, *this};
+        }
+    }
+};
+
+class multi_category final : public bs::error_category {
+public:
+    constexpr multi_category() noexcept : bs::error_category(0x63a17e5e0002ULL) {}
+    const char* name() const noexcept override { return "curl.multi"; }
+    std::string message(int ev) const override {
+        return curl_multi_strerror(static_cast<CURLMcode>(ev));
+    }
+    char const* message(int ev, char*, std::size_t) const noexcept override {
+        return curl_multi_strerror(static_cast<CURLMcode>(ev));
+    }
+};
+
+class own_category final : public bs::error_category {
+public:
+    constexpr own_category() noexcept : bs::error_category(0x63a17e5e0003ULL) {}
+    const char* name() const noexcept override { return "curlasio"; }
+    std::string message(int ev) const override {
+        switch (static_cast<errc>(ev)) {
+        case errc::invalid_request:
+            return "request holds CR, LF or NUL in a header, method, user agent or URL";
+        case errc::response_too_large:
+            return "response body exceeds the configured maximum size";
+        case errc::out_of_resources:
+            return "could not allocate a libcurl handle";
+        case errc::callback_threw:
+            return "a user callback threw an exception";
+        }
+        return "unknown curlasio error";
+    }
+};
+
+} // namespace
+
+const bs::error_category& curl_easy_category() noexcept {
+    static const easy_category c;
+    return c;
+}
+const bs::error_category& curl_multi_category() noexcept {
+    static const multi_category c;
+    return c;
+}
+const bs::error_category& curlasio_category() noexcept {
+    static const own_category c;
+    return c;
+}
+
+} // namespace curlasio

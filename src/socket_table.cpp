@@ -1,0 +1,150 @@
+#include <curlasio/detail/socket_table.hpp>
+
+#include <curl/curl.h>
+
+namespace curlasio::detail {
+
+namespace {
+constexpr std::uint8_t bit(wait_kind k) noexcept {
+    return k == wait_kind::read ? CURL_POLL_IN : CURL_POLL_OUT;
+}
+constexpr int index(wait_kind k) noexcept { return static_cast<int>(k); }
+} // namespace
+
+socket_table::entry* socket_table::live(int fd) noexcept {
+    if (fd < 0 || static_cast<std::size_t>(fd) >= entries_.size())
+        return nullptr;
+    entry& e = entries_[fd];
+    return e.generation ? &e : nullptr;
+}
+
+const socket_table::entry* socket_table::live(int fd) const noexcept {
+    return const_cast<socket_table*>(this)->live(fd);
+}
+
+socket_table::entry& socket_table::slot(int fd) {
+    if (static_cast<std::size_t>(fd) >= entries_.size())
+        entries_.resize(static_cast<std::size_t>(fd) + 1);
+    return entries_[fd];
+}
+
+socket_decision socket_table::drop(int, entry& e) {
+    socket_decision d;
+    d.release = true;
+    d.release_foreign = e.foreign;
+    d.generation = e.generation;
+    bool ours = e.ours;
+    e = entry{};
+    e.ours = ours;
+    --watched_;
+    return d;
+}
+
+void socket_table::arm_missing(entry& e, socket_decision& d) {
+    for (wait_kind k : {wait_kind::read, wait_kind::write}) {
+        int i = index(k);
+        if ((e.wanted & bit(k)) && !e.armed[i] && !e.failed[i]) {
+            e.armed[i] = true;
+            (k == wait_kind::read ? d.arm_read : d.arm_write) = true;
+        }
+    }
+    d.generation = e.generation;
+}
+
+socket_decision socket_table::on_poll(int fd, int what) {
+    if (fd < 0)
+        return {};
+    if (what == CURL_POLL_REMOVE) {
+        entry* e = live(fd);
+        return e ? drop(fd, *e) : socket_decision{};
+    }
+    entry& e = slot(fd);
+    socket_decision d;
+    if (!e.generation) {
+        e.generation = next_generation_++;
+        e.foreign = !e.ours;
+        ++watched_;
+        d.open = true;
+        d.open_foreign = e.foreign;
+    }
+    e.wanted = static_cast<std::uint8_t>(what & (CURL_POLL_IN | CURL_POLL_OUT));
+    arm_missing(e, d);
+    return d;
+}
+
+socket_decision socket_table::on_open(int fd) {
+    if (fd < 0)
+        return {};
+    entry& e = slot(fd);
+    socket_decision d;
+    if (e.generation)
+        d = drop(fd, e); // the previous holder of this number was closed behind our back
+    e.ours = true;
+    return d;
+}
+
+socket_decision socket_table::on_close(int fd) {
+    if (fd < 0 || static_cast<std::size_t>(fd) >= entries_.size())
+        return {};
+    entry& e = entries_[fd];
+    socket_decision d;
+    if (e.generation)
+        d = drop(fd, e);
+    e.ours = false;
+    return d;
+}
+
+wait_outcome socket_table::on_wait_done(int fd, wait_kind kind, std::uint64_t generation,
+                                        bool aborted, bool failed) {
+    entry* e = live(fd);
+    if (!e || e->generation != generation)
+        return {};
+    int i = index(kind);
+    e->armed[i] = false;
+    if (aborted)
+        return {};
+    if (!(e->wanted & bit(kind)))
+        return {};
+    if (failed)
+        e->failed[i] = true; // reported once; do not spin on a wait that keeps failing
+    int events = kind == wait_kind::read ? CURL_CSELECT_IN : CURL_CSELECT_OUT;
+    if (failed)
+        events |= CURL_CSELECT_ERR;
+    return {true, events};
+}
+
+socket_decision socket_table::rearm(int fd) {
+    socket_decision d;
+    if (entry* e = live(fd))
+        arm_missing(*e, d);
+    return d;
+}
+
+bool socket_table::armed(int fd, wait_kind kind) const noexcept {
+    const entry* e = live(fd);
+    return e && e->armed[index(kind)];
+}
+
+int socket_table::wanted(int fd) const noexcept {
+    const entry* e = live(fd);
+    return e ? e->wanted : 0;
+}
+
+std::uint64_t socket_table::generation(int fd) const noexcept {
+    const entry* e = live(fd);
+    return e ? e->generation : 0;
+}
+
+bool socket_table::opened_by_us(int fd) const noexcept {
+    return fd >= 0 && static_cast<std::size_t>(fd) < entries_.size() && entries_[fd].ours;
+}
+
+std::vector<int> socket_table::watched_fds() const {
+    std::vector<int> out;
+    for (std::size_t fd = 0; fd < entries_.size(); ++fd)
+        if (entries_[fd].generation)
+            out.push_back(static_cast<int>(fd));
+    return out;
+}
+
+} // namespace curlasio::detail
