@@ -1,0 +1,69 @@
+// An in-process HTTP/1.1 (optionally TLS) server on 127.0.0.1 for the
+// integration tests. It runs its own io_context on its own thread, so tests
+// can drive the client side however they like.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace curlasio::test {
+
+struct server_options {
+  bool tls = false;
+  std::string cert_file, key_file;  // PEM; required when tls
+};
+
+// Routes (unknown path -> 404 "not found"; every response has
+// `Server: curlasio-test`; HEAD gets the headers only):
+//   /hello                   200 text/plain "hello world"
+//   /echo                    200, body = request body; X-Method, X-Body-Size and
+//                            X-Echo-<Name> per request header (repeats kept, in order)
+//   /status/<code>           that status, body "status <code>" (empty for 1xx/204/304)
+//   /redirect/<n>            302 to /redirect/<n-1>; n == 0: 200 "redirected"
+//   /redirect-loop           302 to itself
+//   /redirect-to?url=<enc>   302 to the percent-decoded url
+//   /delay/<ms>              200 "delayed" after ms milliseconds
+//   /bytes/<n>               n bytes, byte i = 'a' + i % 26, Content-Length
+//   /chunked/<n>             same bytes, chunked in 16 KiB chunks
+//   /slow-body/<chunks>/<ms> chunked, <chunks> x 1024 'x', ms pause before each
+//   /stall                   Content-Length 1000000, 10 bytes, then nothing more
+//   /headers/<n>             n headers X-Header-<i>: value-<i> (i from 1)
+//   /gzip                    Content-Encoding: gzip of "hello gzip world" x 100
+//   /cookie                  Set-Cookie a=1 and Set-Cookie b=2
+// `Expect: 100-continue` is answered with 100 Continue. Keep-alive follows the
+// request. Port is ephemeral. The constructor throws on setup failure (bad
+// certificate files, bind failure).
+//
+// Thread safety: the accessors may be called from any thread. The destructor
+// closes every connection, even mid-request, and joins the server thread.
+class test_server {
+public:
+  explicit test_server(server_options opts = {});
+  ~test_server();
+  test_server(const test_server&) = delete;
+  test_server& operator=(const test_server&) = delete;
+
+  unsigned short port() const;
+  std::string base_url() const;                  // "http(s)://127.0.0.1:PORT"
+  std::string url(std::string_view path) const;  // base_url() + path
+
+  std::size_t requests_seen() const;         // complete request heads read
+  std::size_t connections_accepted() const;  // ever accepted
+  std::size_t open_connections() const;      // currently alive sessions
+
+  // Called on the server thread for every request, before it is handled.
+  // Set it before sending requests; replacing it later is safe but racy in
+  // the sense that in-flight requests may still see the old hook.
+  void on_request(std::function<void(const std::string& method, const std::string& target)> hook);
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace curlasio::test
