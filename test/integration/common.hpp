@@ -1,0 +1,54 @@
+#ifndef CURLASIO_TEST_INTEGRATION_COMMON_HPP
+#define CURLASIO_TEST_INTEGRATION_COMMON_HPP
+
+// Small helpers shared by the integration tests.
+
+#include <curlasio/curlasio.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <optional>
+#include <thread>
+#include <utility>
+
+namespace curlasio::test {
+
+struct outcome {
+    error_code ec;
+    response res;
+    int calls = 0;
+};
+
+/// Runs one fetch to completion on `io` (which must not be running
+/// elsewhere) and checks that the handler ran exactly once.
+inline outcome fetch_sync(boost::asio::io_context& io, engine& eng, request req) {
+    outcome out;
+    async_fetch(eng, std::move(req), [&](error_code ec, response r) {
+        out.ec = ec;
+        out.res = std::move(r);
+        ++out.calls;
+    });
+    io.restart();
+    io.run_for(std::chrono::seconds(60));
+    BOOST_TEST_REQUIRE(out.calls == 1);
+    return out;
+}
+
+/// Polls `pred` for up to `limit` (the server's thread closes its ends of
+/// connections asynchronously).
+template <typename Pred>
+bool eventually(Pred pred, std::chrono::milliseconds limit = std::chrono::seconds(5)) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!pred()) {
+        if (std::chrono::steady_clock::now() > deadline)
+            return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return true;
+}
+
+} // namespace curlasio::test
+
+#endif

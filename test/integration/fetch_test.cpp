@@ -1,0 +1,271 @@
+// Behaviour of plain fetches against the in-process Beast server.
+
+#include "common.hpp"
+
+#include <support/fd_count.hpp>
+#include <support/test_server.hpp>
+
+#include <boost/asio/error.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <string>
+#include <vector>
+
+namespace asio = boost::asio;
+using namespace curlasio;
+using curlasio::test::fetch_sync;
+
+namespace {
+
+std::string pattern(std::size_t n) {
+    std::string s(n, '\0');
+    for (std::size_t i = 0; i < n; ++i)
+        s[i] = static_cast<char>('a' + i % 26);
+    return s;
+}
+
+struct fixture {
+    curlasio::test::test_server server;
+    asio::io_context io;
+    engine eng{io};
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(fetch, fixture)
+
+BOOST_AUTO_TEST_CASE(get_returns_status_headers_body_and_info) {
+    auto out = fetch_sync(io, eng, request(server.url("/hello")));
+    BOOST_TEST(!out.ec);
+    BOOST_TEST(out.res.status == 200);
+    BOOST_TEST(out.res.reason == "OK");
+    BOOST_TEST(out.res.body == "hello world");
+    BOOST_TEST(out.res.headers.find("server").value_or("") == "curlasio-test");
+    BOOST_TEST(out.res.headers.find("SERVER").value_or("") == "curlasio-test");
+    BOOST_TEST(out.res.effective_url == server.url("/hello"));
+    BOOST_TEST(out.res.http_version == 11);
+    BOOST_TEST(out.res.remote_address == "127.0.0.1");
+    BOOST_TEST(out.res.remote_port == server.port());
+    BOOST_TEST(out.res.error_message.empty());
+    BOOST_TEST(out.res.times.total.count() > 0);
+    BOOST_TEST(out.res.times.connect <= out.res.times.first_byte);
+    BOOST_TEST(out.res.times.first_byte <= out.res.times.total);
+    BOOST_TEST(out.res.times.tls_handshake.count() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(every_method_round_trips_its_body) {
+    for (std::string method : {"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "PROPFIND"}) {
+        BOOST_TEST_CONTEXT("method " << method) {
+            request req(server.url("/echo"), method);
+            if (method != "GET")
+                req.body = "payload of " + method;
+            auto out = fetch_sync(io, eng, req);
+            BOOST_TEST(!out.ec);
+            BOOST_TEST(out.res.status == 200);
+            BOOST_TEST(out.res.headers.find("X-Method").value_or("") == method);
+            BOOST_TEST(out.res.body == req.body);
+            BOOST_TEST(!out.res.headers.contains("X-Echo-Expect"));
+        }
+    }
+    auto head = fetch_sync(io, eng, request(server.url("/bytes/100"), "HEAD"));
+    BOOST_TEST(!head.ec);
+    BOOST_TEST(head.res.status == 200);
+    BOOST_TEST(head.res.body.empty());
+    BOOST_TEST(head.res.headers.find("content-length").value_or("") == "100");
+}
+
+BOOST_AUTO_TEST_CASE(request_headers_keep_order_and_repeats) {
+    request req(server.url("/echo"));
+    req.add_header("X-One", "1").add_header("X-Repeat", "a").add_header("X-Repeat", "b");
+    req.user_agent = "agent/9";
+    auto out = fetch_sync(io, eng, req);
+    BOOST_TEST(!out.ec);
+    BOOST_TEST(out.res.headers.find("x-echo-x-one").value_or("") == "1");
+    auto repeats = out.res.headers.find_all("X-Echo-X-Repeat");
+    BOOST_TEST_REQUIRE(repeats.size() == 2u);
+    BOOST_TEST(repeats[0] == "a");
+    BOOST_TEST(repeats[1] == "b");
+    BOOST_TEST(out.res.headers.find("X-Echo-User-Agent").value_or("") == "agent/9");
+}
+
+BOOST_AUTO_TEST_CASE(response_headers_keep_repeats) {
+    auto out = fetch_sync(io, eng, request(server.url("/cookie")));
+    BOOST_TEST(out.res.headers.find_all("set-cookie").size() == 2u);
+    auto many = fetch_sync(io, eng, request(server.url("/headers/50")));
+    BOOST_TEST(many.res.headers.find("X-Header-49").value_or("") == "value-49");
+}
+
+BOOST_AUTO_TEST_CASE(large_and_chunked_bodies_arrive_intact) {
+    auto fixed = fetch_sync(io, eng, request(server.url("/bytes/3000000")));
+    BOOST_TEST(!fixed.ec);
+    BOOST_TEST(fixed.res.body.size() == 3000000u);
+    BOOST_TEST((fixed.res.body == pattern(3000000)));
+    auto chunked = fetch_sync(io, eng, request(server.url("/chunked/1000000")));
+    BOOST_TEST(!chunked.ec);
+    BOOST_TEST((chunked.res.body == pattern(1000000)));
+    BOOST_TEST(chunked.res.bytes_received == 1000000u);
+}
+
+BOOST_AUTO_TEST_CASE(gzip_is_decoded_unless_disabled) {
+    std::string expected;
+    for (int i = 0; i < 100; ++i)
+        expected += "hello gzip world";
+    auto out = fetch_sync(io, eng, request(server.url("/gzip")));
+    BOOST_TEST(!out.ec);
+    BOOST_TEST(out.res.body == expected);
+    request raw(server.url("/gzip"));
+    raw.decompress = false;
+    auto raw_out = fetch_sync(io, eng, raw);
+    BOOST_TEST(raw_out.res.body != expected);
+    BOOST_TEST(raw_out.res.body.substr(0, 2) == "\x1f\x8b");
+}
+
+BOOST_AUTO_TEST_CASE(http_errors_are_responses_not_errors) {
+    for (int code : {404, 418, 500, 503}) {
+        auto out = fetch_sync(io, eng, request(server.url("/status/" + std::to_string(code))));
+        BOOST_TEST(!out.ec);
+        BOOST_TEST(out.res.status == code);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(redirects_are_followed_only_when_asked_and_bounded) {
+    auto off = fetch_sync(io, eng, request(server.url("/redirect/2")));
+    BOOST_TEST(!off.ec);
+    BOOST_TEST(off.res.status == 302);
+    BOOST_TEST(off.res.headers.find("location").value_or("") == "/redirect/1");
+
+    request on(server.url("/redirect/3"));
+    on.follow_redirects = true;
+    auto followed = fetch_sync(io, eng, on);
+    BOOST_TEST(!followed.ec);
+    BOOST_TEST(followed.res.status == 200);
+    BOOST_TEST(followed.res.body == "redirected");
+    BOOST_TEST(followed.res.redirect_count == 3);
+    BOOST_TEST(followed.res.effective_url == server.url("/redirect/0"));
+
+    request loop(server.url("/redirect-loop"));
+    loop.follow_redirects = true;
+    loop.max_redirects = 5;
+    auto looped = fetch_sync(io, eng, loop);
+    BOOST_TEST(looped.ec == make_error_code(CURLE_TOO_MANY_REDIRECTS));
+    BOOST_TEST(!looped.res.error_message.empty());
+
+    request to_file(server.url("/redirect-to?url=file%3A%2F%2F%2Fetc%2Fpasswd"));
+    to_file.follow_redirects = true;
+    auto file = fetch_sync(io, eng, to_file);
+    BOOST_TEST(file.ec == make_error_code(CURLE_UNSUPPORTED_PROTOCOL));
+}
+
+BOOST_AUTO_TEST_CASE(connection_refused_is_an_error_code) {
+    auto out = fetch_sync(io, eng, request("http://127.0.0.1:1/"));
+    BOOST_TEST(out.ec == make_error_code(CURLE_COULDNT_CONNECT));
+    BOOST_TEST(out.ec.category().name() == std::string("curl.easy"));
+    BOOST_TEST(out.res.status == 0);
+    BOOST_TEST(out.res.error_message.find("127.0.0.1") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(unresolvable_name_is_an_error_code) {
+    auto out = fetch_sync(io, eng, request("http://no-such-host.invalid/"));
+    BOOST_TEST(out.ec == make_error_code(CURLE_COULDNT_RESOLVE_HOST));
+}
+
+BOOST_AUTO_TEST_CASE(non_http_scheme_is_refused) {
+    auto out = fetch_sync(io, eng, request("file:///etc/passwd"));
+    BOOST_TEST(out.ec == make_error_code(CURLE_UNSUPPORTED_PROTOCOL));
+    BOOST_TEST(out.res.body.empty());
+}
+
+BOOST_AUTO_TEST_CASE(total_timeout_compares_equal_to_timed_out) {
+    request req(server.url("/delay/5000"));
+    req.timeout = std::chrono::milliseconds(200);
+    auto start = std::chrono::steady_clock::now();
+    auto out = fetch_sync(io, eng, req);
+    auto took = std::chrono::steady_clock::now() - start;
+    BOOST_TEST(out.ec == make_error_code(CURLE_OPERATION_TIMEDOUT));
+    BOOST_TEST((out.ec == boost::system::errc::timed_out));
+    BOOST_TEST((took < std::chrono::seconds(4))); // far below the 5 s delay, not a speed check
+}
+
+BOOST_AUTO_TEST_CASE(low_speed_limit_stops_a_stalled_body) {
+    request req(server.url("/stall"));
+    req.low_speed_limit = 100;
+    req.low_speed_time = std::chrono::seconds(1);
+    auto out = fetch_sync(io, eng, req);
+    BOOST_TEST((out.ec == boost::system::errc::timed_out));
+    BOOST_TEST(out.res.status == 200);
+    BOOST_TEST(out.res.body.size() == 10u); // the partial body is reported
+}
+
+BOOST_AUTO_TEST_CASE(response_size_cap_applies_to_known_and_chunked_lengths) {
+    for (std::string path : {"/bytes/100000", "/chunked/100000"}) {
+        BOOST_TEST_CONTEXT(path) {
+            request req(server.url(path));
+            req.max_response_size = 50000;
+            auto out = fetch_sync(io, eng, req);
+            BOOST_TEST(out.ec == make_error_code(errc::response_too_large));
+            BOOST_TEST(out.res.body.size() <= 50000u);
+        }
+    }
+    request fits(server.url("/chunked/1000"));
+    fits.max_response_size = 1000;
+    BOOST_TEST(!fetch_sync(io, eng, fits).ec);
+}
+
+BOOST_AUTO_TEST_CASE(control_characters_are_refused_before_sending) {
+    std::size_t before = server.requests_seen();
+    std::vector<request> bad(4, request(server.url("/echo")));
+    bad[0].add_header("X-Evil", "a\r\nInjected: yes");
+    bad[1].user_agent = "ua\n";
+    bad[2].url = server.url("/echo\r\nX: y");
+    bad[3].add_header(std::string("X-Nul\0", 6), "v");
+    for (auto& req : bad) {
+        auto out = fetch_sync(io, eng, req);
+        BOOST_TEST(out.ec == make_error_code(errc::invalid_request));
+        BOOST_TEST(!out.res.error_message.empty());
+    }
+    BOOST_TEST(server.requests_seen() == before);
+}
+
+BOOST_AUTO_TEST_CASE(escape_hatch_sets_any_option) {
+    request req(server.url("/echo"));
+    req.set_option(CURLOPT_REFERER, "http://referrer.test/");
+    auto out = fetch_sync(io, eng, req);
+    BOOST_TEST(out.res.headers.find("X-Echo-Referer").value_or("") == "http://referrer.test/");
+
+    request bad(server.url("/echo"));
+    bad.set_option(CURLOPT_SSLVERSION, 999L);
+    auto failed = fetch_sync(io, eng, bad);
+    BOOST_TEST((failed.ec.category() == curl_easy_category()));
+    BOOST_TEST(!!failed.ec);
+}
+
+BOOST_AUTO_TEST_CASE(thousand_concurrent_transfers_on_one_engine) {
+    constexpr int n = 1000;
+    const std::size_t fds_before = curlasio::test::open_fd_count();
+    int ok = 0, calls = 0;
+    for (int i = 0; i < n; ++i) {
+        std::string path = "/bytes/" + std::to_string(100 + i);
+        async_fetch(eng, request(server.url(path)), [&, i](error_code ec, response r) {
+            ++calls;
+            if (!ec && r.status == 200 && r.body.size() == static_cast<std::size_t>(100 + i))
+                ++ok;
+        });
+    }
+    io.run_for(std::chrono::seconds(120));
+    BOOST_TEST(calls == n);
+    BOOST_TEST(ok == n);
+    // Connections stay cached for reuse; they are released with the engine.
+    eng = engine(io);
+    io.restart();
+    io.run_for(std::chrono::seconds(5));
+    BOOST_TEST(curlasio::test::eventually(
+        [&] { return curlasio::test::open_fd_count() <= fds_before; }));
+}
+
+BOOST_AUTO_TEST_CASE(connections_are_reused) {
+    for (int i = 0; i < 5; ++i)
+        BOOST_TEST(!fetch_sync(io, eng, request(server.url("/hello"))).ec);
+    BOOST_TEST(server.connections_accepted() == 1u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
