@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Builds curlasio with its tests and runs the whole suite.
+#   scripts/test.sh                      plain build in build/
+#   SANITIZE=address,undefined scripts/test.sh   in build-asan/
+#   SANITIZE=thread TESTS=thread_tests scripts/test.sh   in build-tsan/
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh test
+
+sanitize=${SANITIZE:-}
+dir=build${sanitize:+-${sanitize%%,*}}
+dir=${dir/address/asan}; dir=${dir/thread/tsan}
+cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCURLASIO_SANITIZE="$sanitize" >/dev/null
+if [[ -n "${TESTS:-}" ]]; then
+    cmake --build "$dir" -j2 --target ${TESTS}
+    ctest --test-dir "$dir" --output-on-failure -R "^(${TESTS// /|})\$"
+else
+    cmake --build "$dir" -j2
+    ctest --test-dir "$dir" --output-on-failure
+fi
