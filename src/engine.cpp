@@ -10,7 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <mutex>
 #include <stdexcept>
+#include <unordered_set>
 
 namespace curlasio {
 namespace detail {
@@ -34,6 +36,39 @@ bool same_file(int a, int b) noexcept {
 
 } // namespace
 
+// An execution-context service: when the context shuts down (its destructor
+// runs) while engines still live, they must free their libcurl state then,
+// because nothing can be posted to the context afterwards.
+class engine_registry final : public asio::execution_context::service {
+public:
+    static inline asio::execution_context::id id;
+
+    explicit engine_registry(asio::execution_context& ctx) : service(ctx) {}
+
+    void add(engine_impl* e) {
+        std::lock_guard lock(mutex_);
+        engines_.insert(e);
+    }
+    void remove(engine_impl* e) noexcept {
+        std::lock_guard lock(mutex_);
+        engines_.erase(e);
+    }
+
+private:
+    void shutdown() override {
+        std::unordered_set<engine_impl*> all;
+        {
+            std::lock_guard lock(mutex_);
+            all.swap(engines_);
+        }
+        for (engine_impl* e : all)
+            e->context_shutdown();
+    }
+
+    std::mutex mutex_;
+    std::unordered_set<engine_impl*> engines_;
+};
+
 engine_impl::engine_impl(executor_type ex, const engine_options& options)
     : executor_(std::move(ex)), timer_(executor_) {
     global_init();
@@ -52,26 +87,59 @@ engine_impl::engine_impl(executor_type ex, const engine_options& options)
         curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, options.max_idle_connections);
     if (options.max_concurrent_streams > 0)
         curl_multi_setopt(multi_, CURLMOPT_MAX_CONCURRENT_STREAMS, options.max_concurrent_streams);
+    // Registered after the timer created the reactor, so that it is told of
+    // the shutdown before the reactor is.
+    registry_ = &asio::use_service<engine_registry>(asio::query(executor_, asio::execution::context));
+    registry_->add(this);
 }
 
 engine_impl::~engine_impl() {
-    // Reached without shutdown() only when the io_context died first, taking
-    // the posted shutdown with it: free everything, run no handler.
+    // With transfers left, the context died first, taking the posted
+    // shutdown with it: free everything, run no handler.
+    if (registry_)
+        registry_->remove(this);
+    drop_transfers();
+    release_everything();
+}
+
+void engine_impl::context_shutdown() noexcept {
+    registry_ = nullptr;
+    context_gone_.store(true, std::memory_order_release);
+    drop_transfers();
+    release_everything();
+}
+
+void engine_impl::drop_transfers() noexcept {
     for (auto& [id, t] : transfers_) {
         curl_multi_remove_handle(multi_, t->easy.native());
         t->destroy();
     }
     transfers_.clear();
-    if (multi_)
+}
+
+void engine_impl::release_everything() noexcept {
+    shut_down_ = true;
+    if (multi_) {
+        // curl_multi_cleanup closes cached connections through our callbacks;
+        // the table and descriptors are still alive for it.
         curl_multi_cleanup(multi_);
-    for (int fd : table_.watched_fds())
-        execute(fd, table_.on_close(fd));
+        multi_ = nullptr;
+    }
+    try {
+        for (int fd : table_.held_fds())
+            execute(fd, table_.on_close(fd));
+        apply_timer(schedule_.reset());
+    } catch (...) {
+        // only allocation in held_fds(); the descriptors then close with us
+    }
 }
 
 // ---- entry points from any thread --------------------------------------------
 
-void engine_impl::submit(transfer* t) {
-    asio::post(executor_, [self = shared_from_this(), t] { self->start(t); });
+void engine_impl::submit(transfer_ptr t) {
+    asio::post(executor_, [self = shared_from_this(), t = std::move(t)]() mutable {
+        self->start(std::move(t));
+    });
 }
 
 void engine_impl::cancel_async(std::uint64_t id) {
@@ -90,7 +158,8 @@ void engine_impl::shutdown_async() {
 
 // ---- transfers ----------------------------------------------------------------
 
-void engine_impl::start(transfer* t) {
+void engine_impl::start(transfer_ptr owned) {
+    transfer* t = owned.release(); // from here on, complete() frees it
     if (shut_down_)
         return t->complete(asio::error::operation_aborted, response{});
     if (error_code ec = t->easy.prepare()) {
@@ -148,15 +217,8 @@ void engine_impl::finish(transfer* t, error_code ec, CURLcode result) {
 void engine_impl::shutdown() {
     if (shut_down_)
         return;
-    shut_down_ = true;
     abort_all(asio::error::operation_aborted);
-    // curl_multi_cleanup closes cached connections through our callbacks;
-    // the table and descriptors are still alive for it.
-    curl_multi_cleanup(multi_);
-    multi_ = nullptr;
-    for (int fd : table_.watched_fds())
-        execute(fd, table_.on_close(fd));
-    apply_timer(schedule_.reset());
+    release_everything();
 }
 
 // ---- the loop --------------------------------------------------------------------
@@ -197,6 +259,12 @@ void engine_impl::on_wait(int fd, wait_kind kind, std::uint64_t generation, cons
 }
 
 void engine_impl::execute(int fd, const socket_decision& d) {
+    if (d.cancel && static_cast<std::size_t>(fd) < descriptors_.size()) {
+        if (auto& desc = descriptors_[fd]) {
+            error_code ignored;
+            desc->cancel(ignored);
+        }
+    }
     if (d.release && static_cast<std::size_t>(fd) < descriptors_.size()) {
         if (auto& desc = descriptors_[fd]) {
             error_code ignored;
@@ -218,6 +286,8 @@ void engine_impl::execute(int fd, const socket_decision& d) {
             if (target < 0)
                 return;
         }
+        if (auto& stale = descriptors_[fd])
+            stale->release(); // never let a destructor close libcurl's fd
         try {
             descriptors_[fd] = std::make_unique<descriptor>(executor_, target);
         } catch (...) {
@@ -326,7 +396,7 @@ engine::engine(executor_type ex, const engine_options& options)
 
 engine& engine::operator=(engine&& other) noexcept {
     if (this != &other) {
-        if (impl_)
+        if (impl_ && !impl_->context_gone())
             impl_->shutdown_async();
         impl_ = std::move(other.impl_);
     }
@@ -334,7 +404,7 @@ engine& engine::operator=(engine&& other) noexcept {
 }
 
 engine::~engine() {
-    if (impl_)
+    if (impl_ && !impl_->context_gone())
         impl_->shutdown_async();
 }
 

@@ -28,15 +28,17 @@ socket_table::entry& socket_table::slot(int fd) {
     return entries_[fd];
 }
 
-socket_decision socket_table::drop(int, entry& e) {
+// Forgets the entry (if any) and the descriptor held for it.
+socket_decision socket_table::drop(entry& e) {
     socket_decision d;
-    d.release = true;
-    d.release_foreign = e.foreign;
+    d.release = e.held;
+    d.release_foreign = e.generation && e.foreign;
     d.generation = e.generation;
+    if (e.generation)
+        --watched_;
     bool ours = e.ours;
     e = entry{};
     e.ours = ours;
-    --watched_;
     return d;
 }
 
@@ -56,7 +58,16 @@ socket_decision socket_table::on_poll(int fd, int what) {
         return {};
     if (what == CURL_POLL_REMOVE) {
         entry* e = live(fd);
-        return e ? drop(fd, *e) : socket_decision{};
+        if (!e)
+            return {};
+        if (e->foreign)
+            return drop(*e); // our dup of it: close it now
+        socket_decision d;
+        d.cancel = true;
+        d.generation = e->generation;
+        *e = entry{.ours = e->ours, .held = true};
+        --watched_;
+        return d;
     }
     entry& e = slot(fd);
     socket_decision d;
@@ -64,8 +75,9 @@ socket_decision socket_table::on_poll(int fd, int what) {
         e.generation = next_generation_++;
         e.foreign = !e.ours;
         ++watched_;
-        d.open = true;
+        d.open = !e.held;
         d.open_foreign = e.foreign;
+        e.held = true;
     }
     e.wanted = static_cast<std::uint8_t>(what & (CURL_POLL_IN | CURL_POLL_OUT));
     arm_missing(e, d);
@@ -75,22 +87,18 @@ socket_decision socket_table::on_poll(int fd, int what) {
 socket_decision socket_table::on_open(int fd) {
     if (fd < 0)
         return {};
-    entry& e = slot(fd);
-    socket_decision d;
-    if (e.generation)
-        d = drop(fd, e); // the previous holder of this number was closed behind our back
-    e.ours = true;
+    // Anything still held for this number belonged to an fd that was closed
+    // behind our back.
+    socket_decision d = drop(slot(fd));
+    entries_[fd].ours = true;
     return d;
 }
 
 socket_decision socket_table::on_close(int fd) {
     if (fd < 0 || static_cast<std::size_t>(fd) >= entries_.size())
         return {};
-    entry& e = entries_[fd];
-    socket_decision d;
-    if (e.generation)
-        d = drop(fd, e);
-    e.ours = false;
+    socket_decision d = drop(entries_[fd]);
+    entries_[fd].ours = false;
     return d;
 }
 
@@ -137,6 +145,18 @@ std::uint64_t socket_table::generation(int fd) const noexcept {
 
 bool socket_table::opened_by_us(int fd) const noexcept {
     return fd >= 0 && static_cast<std::size_t>(fd) < entries_.size() && entries_[fd].ours;
+}
+
+bool socket_table::held(int fd) const noexcept {
+    return fd >= 0 && static_cast<std::size_t>(fd) < entries_.size() && entries_[fd].held;
+}
+
+std::vector<int> socket_table::held_fds() const {
+    std::vector<int> out;
+    for (std::size_t fd = 0; fd < entries_.size(); ++fd)
+        if (entries_[fd].held)
+            out.push_back(static_cast<int>(fd));
+    return out;
 }
 
 std::vector<int> socket_table::watched_fds() const {

@@ -117,7 +117,7 @@ public:
         if (slot.is_connected())
             slot.template emplace<detail::fetch_cancellation>(
                 detail::fetch_cancellation{engine_, op->id});
-        engine_->submit(op);
+        engine_->submit(detail::transfer_ptr(op));
     }
 
 private:

@@ -27,6 +27,7 @@ constexpr wait_kind wr = wait_kind::write;
 // Everything a decision can say, so one check catches a stray flag.
 void check_decision(const socket_decision& d, bool release, bool release_foreign, bool open,
                     bool open_foreign, bool arm_read, bool arm_write) {
+    BOOST_TEST(!d.cancel);
     BOOST_TEST(d.release == release);
     BOOST_TEST(d.release_foreign == release_foreign);
     BOOST_TEST(d.open == open);
@@ -77,9 +78,15 @@ BOOST_AUTO_TEST_CASE(in_inout_out_remove) {
     // A repeat of the same wish is not a second arm either.
     check_nothing(t.on_poll(5, CURL_POLL_OUT));
 
+    // Ours: the waits are cancelled, the descriptor kept for the next use.
     d = t.on_poll(5, CURL_POLL_REMOVE);
-    check_decision(d, true, false, false, false, false, false);
+    BOOST_TEST(d.cancel);
+    BOOST_TEST(!d.release);
+    BOOST_TEST(!d.open);
+    BOOST_TEST(!d.arm_read);
+    BOOST_TEST(!d.arm_write);
     BOOST_TEST(d.generation == g);
+    BOOST_TEST(t.held(5));
     BOOST_TEST(t.size() == 0u);
     BOOST_TEST(!t.watched(5));
     BOOST_TEST(t.wanted(5) == 0);
@@ -89,6 +96,13 @@ BOOST_AUTO_TEST_CASE(in_inout_out_remove) {
     BOOST_TEST(t.watched_fds().empty());
     // libcurl still owns the socket (connection cache): it stays "ours".
     BOOST_TEST(t.opened_by_us(5));
+    BOOST_TEST(t.held_fds() == std::vector<int>{5}, boost::test_tools::per_element());
+
+    // Its close releases the kept descriptor (never closes it: libcurl does).
+    d = t.on_close(5);
+    check_decision(d, true, false, false, false, false, false);
+    BOOST_TEST(!t.held(5));
+    BOOST_TEST(t.held_fds().empty());
 }
 
 BOOST_AUTO_TEST_CASE(remove_unknown_fd_is_noop) {
@@ -118,11 +132,13 @@ BOOST_AUTO_TEST_CASE(remove_and_readd_in_one_turn) {
     const auto g1 = d1.generation;
 
     auto r = t.on_poll(4, CURL_POLL_REMOVE);
-    BOOST_TEST(r.release);
+    BOOST_TEST(r.cancel);
+    BOOST_TEST(!r.release);
     BOOST_TEST(r.generation == g1);
 
+    // The kept descriptor is reused: no open, only the arm.
     auto d2 = t.on_poll(4, CURL_POLL_IN);
-    check_decision(d2, false, false, true, false, true, false);
+    check_decision(d2, false, false, false, false, true, false);
     const auto g2 = d2.generation;
     BOOST_TEST(g2 > g1);
     BOOST_TEST(t.generation(4) == g2);
@@ -195,12 +211,13 @@ BOOST_AUTO_TEST_CASE(foreign_and_ours) {
     auto o = t.on_poll(8, CURL_POLL_OUT);
     check_decision(o, false, false, true, false, false, true);
     auto orm = t.on_poll(8, CURL_POLL_REMOVE);
-    check_decision(orm, true, false, false, false, false, false);
+    BOOST_TEST(orm.cancel);
+    BOOST_TEST(!orm.release);
 
-    // Connection reused after REMOVE: still ours, not foreign.
+    // Connection reused after REMOVE: still ours, not foreign, same descriptor.
     BOOST_TEST(t.opened_by_us(8));
     auto o2 = t.on_poll(8, CURL_POLL_IN);
-    check_decision(o2, false, false, true, false, true, false);
+    check_decision(o2, false, false, false, false, true, false);
     BOOST_TEST(o2.generation > o.generation);
 
     // Once closed, the same number reappearing without on_open is foreign.
@@ -457,12 +474,13 @@ BOOST_AUTO_TEST_CASE(randomized_against_model) {
     socket_table t;
     std::array<model_entry, fds> m{};
     std::array<bool, fds> ours{};
+    std::array<bool, fds> held{}; // the engine holds a descriptor for the fd
     std::vector<wait> outstanding; // includes waits of released entries
     std::uint64_t last_gen = 0;
 
     struct {
         int acts = 0, stale = 0, releases = 0, foreign_releases = 0, failed = 0, arms = 0,
-            unwanted = 0, aborted = 0;
+            unwanted = 0, aborted = 0, cancels = 0, reuses = 0;
     } seen;
 
     auto in_flight = [&](int fd, int kind, std::uint64_t gen) {
@@ -493,17 +511,20 @@ BOOST_AUTO_TEST_CASE(randomized_against_model) {
             ++seen.arms;
         }
     };
+    // on_open / on_close, and REMOVE of a foreign entry: everything held for
+    // the number is released.
     auto check_release = [&](int fd, const socket_decision& d) {
-        if (m[fd].gen == 0) {
-            BOOST_REQUIRE(!d.release);
-            return;
-        }
-        BOOST_REQUIRE(d.release);
-        BOOST_REQUIRE(d.release_foreign == m[fd].foreign);
+        const bool had = m[fd].gen != 0 || held[fd];
+        BOOST_REQUIRE(!d.cancel);
+        BOOST_REQUIRE(d.release == had);
+        BOOST_REQUIRE(d.release_foreign == (m[fd].gen != 0 && m[fd].foreign));
         BOOST_REQUIRE(d.generation == m[fd].gen);
-        ++seen.releases;
-        seen.foreign_releases += m[fd].foreign;
+        if (had) {
+            ++seen.releases;
+            seen.foreign_releases += d.release_foreign;
+        }
         m[fd] = model_entry{}; // its waits stay outstanding: they will complete aborted
+        held[fd] = false;
     };
 
     for (int step = 0; step < steps; ++step) {
@@ -516,20 +537,38 @@ BOOST_AUTO_TEST_CASE(randomized_against_model) {
             socket_decision d = t.on_poll(fd, what);
             BOOST_REQUIRE(!d.open_foreign || d.open);
             if (what == CURL_POLL_REMOVE) {
-                check_release(fd, d);
+                if (m[fd].gen == 0) {
+                    BOOST_REQUIRE(!d.any());
+                } else if (m[fd].foreign) {
+                    check_release(fd, d);
+                } else {
+                    // Ours: cancel the waits, keep the descriptor for reuse.
+                    BOOST_REQUIRE(d.cancel);
+                    BOOST_REQUIRE(!d.release);
+                    BOOST_REQUIRE(d.generation == m[fd].gen);
+                    BOOST_REQUIRE(held[fd]);
+                    ++seen.cancels;
+                    m[fd] = model_entry{};
+                }
                 BOOST_REQUIRE(!d.open);
                 BOOST_REQUIRE(!d.arm_read);
                 BOOST_REQUIRE(!d.arm_write);
             } else {
                 BOOST_REQUIRE(!d.release);
-                BOOST_REQUIRE(d.open == (m[fd].gen == 0));
-                if (d.open) {
-                    BOOST_REQUIRE(d.open_foreign == !ours[fd]);
+                BOOST_REQUIRE(!d.cancel);
+                const bool fresh = m[fd].gen == 0;
+                BOOST_REQUIRE(d.open == (fresh && !held[fd]));
+                if (fresh) {
+                    if (d.open)
+                        BOOST_REQUIRE(d.open_foreign == !ours[fd]);
+                    else
+                        ++seen.reuses;
                     BOOST_REQUIRE(d.generation > last_gen);
                     last_gen = d.generation;
                     m[fd] = model_entry{};
                     m[fd].gen = d.generation;
                     m[fd].foreign = !ours[fd];
+                    held[fd] = true;
                 }
                 m[fd].wanted = what;
                 check_arms(fd, d);
@@ -611,7 +650,7 @@ BOOST_AUTO_TEST_CASE(randomized_against_model) {
             if (e.gen)
                 expected_fds.push_back(f);
             if (t.watched(f) != (e.gen != 0) || t.generation(f) != e.gen ||
-                t.wanted(f) != e.wanted || t.opened_by_us(f) != ours[f] ||
+                t.wanted(f) != e.wanted || t.opened_by_us(f) != ours[f] || t.held(f) != held[f] ||
                 t.armed(f, rd) != model_armed(f, 0) || t.armed(f, wr) != model_armed(f, 1)) {
                 BOOST_TEST_INFO("step " << step << " fd " << f);
                 BOOST_TEST_INFO("table: watched " << t.watched(f) << " gen " << t.generation(f)
@@ -636,6 +675,8 @@ BOOST_AUTO_TEST_CASE(randomized_against_model) {
     BOOST_TEST(seen.releases > 1000);
     BOOST_TEST(seen.foreign_releases > 100);
     BOOST_TEST(seen.arms > 1000);
+    BOOST_TEST(seen.cancels > 100);
+    BOOST_TEST(seen.reuses > 100);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

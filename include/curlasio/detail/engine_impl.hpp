@@ -25,6 +25,8 @@
 
 namespace curlasio::detail {
 
+class engine_registry;
+
 class engine_impl : public std::enable_shared_from_this<engine_impl> {
 public:
     using executor_type = boost::asio::any_io_executor;
@@ -38,7 +40,7 @@ public:
     std::uint64_t next_id() noexcept { return next_id_.fetch_add(1, std::memory_order_relaxed); }
 
     /// From any thread: hands `t` to the engine (posted to its executor).
-    void submit(transfer* t);
+    void submit(transfer_ptr t);
     /// From any thread: aborts transfer `id` if it is still running.
     void cancel_async(std::uint64_t id);
     /// From any thread: aborts every running transfer; the engine stays usable.
@@ -47,13 +49,22 @@ public:
     /// still run, with operation_aborted; later submissions are refused the same way.
     void shutdown_async();
 
+    /// Called while the execution context shuts down (its destructor): frees
+    /// libcurl's state and the transfers without running their handlers,
+    /// which Asio destroys uncalled at that point anyway.
+    void context_shutdown() noexcept;
+    /// True once the execution context has shut down: nothing may be posted.
+    bool context_gone() const noexcept { return context_gone_.load(std::memory_order_acquire); }
+
     /// Number of transfers added to libcurl and not yet completed (executor only).
     std::size_t running() const noexcept { return transfers_.size(); }
 
 private:
     using descriptor = boost::asio::posix::stream_descriptor;
 
-    void start(transfer* t);
+    void start(transfer_ptr t);
+    void drop_transfers() noexcept;
+    void release_everything() noexcept;
     void cancel(std::uint64_t id);
     void abort_all(error_code ec);
     void shutdown();
@@ -79,6 +90,8 @@ private:
     std::vector<std::unique_ptr<descriptor>> descriptors_; // indexed by fd
     std::unordered_map<std::uint64_t, transfer*> transfers_;
     std::atomic<std::uint64_t> next_id_{1};
+    engine_registry* registry_ = nullptr; // null once the context shut down
+    std::atomic<bool> context_gone_{false};
     bool shut_down_ = false;
     bool callback_failed_ = false; // a callback could not do its job (allocation)
 };

@@ -21,9 +21,15 @@ namespace curlasio::detail {
 
 enum class wait_kind : std::uint8_t { read = 0, write = 1 };
 
-/// What the engine must do for one fd, in this order: release the old
-/// descriptor, wrap the fd in a new one, arm the waits (tagged `generation`).
+/// What the engine must do for one fd, in this order: cancel the waits or
+/// release the old descriptor, wrap the fd in a new one, arm the waits
+/// (tagged `generation`).
 struct socket_decision {
+    /// Cancel the descriptor's waits but keep it: libcurl stopped watching a
+    /// socket it opened through our callback, and will most likely watch it
+    /// again (a kept-alive connection). Re-registering it with the reactor
+    /// for every request would cost syscalls; it is released at close.
+    bool cancel = false;
     bool release = false;
     /// With release: the released descriptor was a duplicate the engine made
     /// of an fd libcurl opened itself; close the duplicate.
@@ -37,7 +43,7 @@ struct socket_decision {
     bool arm_write = false;
     std::uint64_t generation = 0;
 
-    bool any() const noexcept { return release || open || arm_read || arm_write; }
+    bool any() const noexcept { return cancel || release || open || arm_read || arm_write; }
 };
 
 /// Outcome of a completed wait.
@@ -76,10 +82,15 @@ public:
     int wanted(int fd) const noexcept;
     std::uint64_t generation(int fd) const noexcept;
     bool opened_by_us(int fd) const noexcept;
+    /// True while the engine holds a descriptor for `fd` (watched, or kept
+    /// between a REMOVE and the close of a socket opened by us).
+    bool held(int fd) const noexcept;
     /// Number of watched fds.
     std::size_t size() const noexcept { return watched_; }
-    /// Every fd currently watched, for a final release.
+    /// Every fd currently watched.
     std::vector<int> watched_fds() const;
+    /// Every fd the engine holds a descriptor for, for a final release.
+    std::vector<int> held_fds() const;
 
 private:
     struct entry {
@@ -89,12 +100,13 @@ private:
         bool failed[2] = {false, false};
         bool foreign = false;
         bool ours = false;            // opened by our open callback, not yet closed
+        bool held = false;            // the engine holds a descriptor for it
     };
 
     entry* live(int fd) noexcept;
     const entry* live(int fd) const noexcept;
     entry& slot(int fd);
-    socket_decision drop(int fd, entry& e);
+    socket_decision drop(entry& e);
     void arm_missing(entry& e, socket_decision& d);
 
     std::vector<entry> entries_; // indexed by fd

@@ -11,6 +11,7 @@
 #include <curlasio/response.hpp>
 
 #include <cstdint>
+#include <memory>
 
 namespace curlasio::detail {
 
@@ -31,6 +32,13 @@ public:
 protected:
     ~transfer() = default;
 };
+
+/// Owns a transfer that is not (yet) known to the engine, e.g. inside a
+/// posted start that may be destroyed unrun when its io_context goes away.
+struct transfer_deleter {
+    void operator()(transfer* t) const noexcept { t->destroy(); }
+};
+using transfer_ptr = std::unique_ptr<transfer, transfer_deleter>;
 
 } // namespace curlasio::detail
 
