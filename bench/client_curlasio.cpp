@@ -1,0 +1,81 @@
+// The client under test: one engine on a single-threaded io_context; each of
+// N loops starts its next fetch from the previous one's completion handler.
+
+#include "bench.hpp"
+
+#include <curlasio/curlasio.hpp>
+
+#include <boost/asio/io_context.hpp>
+
+#include <chrono>
+#include <string>
+
+namespace bench {
+namespace {
+
+// --discard-body: replaces the engine's body collection (the transport path
+// stays the engine's), so a big download measures I/O, not std::string growth.
+std::size_t discard(char*, std::size_t size, std::size_t n, void*) { return size * n; }
+
+struct runner {
+    const client_options& o;
+    curlasio::engine& eng;
+    const curlasio::request& req;
+    client_result& result;
+    std::chrono::steady_clock::time_point start;
+    long started = 0;
+
+    void next() {
+        if (started >= o.requests || out_of_time(start, o.max_seconds))
+            return;
+        ++started;
+        curlasio::async_fetch(eng, req, [this](curlasio::error_code ec, curlasio::response r) {
+            const long size = static_cast<long>(o.discard_body ? r.bytes_received : r.body.size());
+            bool ok = !ec && r.status == 200 && (o.expect_bytes < 0 || size == o.expect_bytes);
+            std::string why;
+            if (!ok)
+                why = ec ? ec.message() + " " + r.error_message
+                         : "status " + std::to_string(r.status) + ", " +
+                               std::to_string(size) + " bytes";
+            record(result, ok, why);
+            next();
+        });
+    }
+};
+
+} // namespace
+
+client_result run_curlasio(const client_options& o) {
+    boost::asio::io_context io(1);
+    curlasio::engine_options eo;
+    eo.max_host_connections = o.connections;
+    eo.max_idle_connections = o.connections;
+    eo.multiplex = true;
+    eo.max_concurrent_streams = 100;
+    curlasio::engine eng(io, eo);
+
+    // The same options as the plain libcurl loop (client_curl.cpp).
+    curlasio::request req(o.url);
+    req.decompress = false;
+    req.user_agent.clear();
+    req.version = o.http2 ? curlasio::http_version::http2_tls : curlasio::http_version::http1_1;
+    if (o.insecure) {
+        req.verify_peer = false;
+        req.verify_host = false;
+    }
+    if (o.buffer_size > 0)
+        req.set_option(CURLOPT_BUFFERSIZE, o.buffer_size);
+    if (o.http2)
+        req.set_option(CURLOPT_PIPEWAIT, 1L);
+    if (o.discard_body)
+        req.set_option(CURLOPT_WRITEFUNCTION, &discard);
+
+    client_result result;
+    runner r{o, eng, req, result, std::chrono::steady_clock::now()};
+    for (long i = 0; i < o.concurrency; ++i)
+        r.next();
+    io.run();
+    return result;
+}
+
+} // namespace bench

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs the curlasio benchmark. Usage:
+#   bash bench/run.sh            full run (~10 min), writes bench/results/
+#   bash bench/run.sh --smoke    correctness only, seconds; exit 1 on any failed request
+#   bash bench/run.sh --big-bytes N   size of the big download (default 1 GiB)
+# Environment: BUILD_DIR (default <repo>/build-bench), NO_INSTALL=1 to never apt-get.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(dirname "$here")"
+build="${BUILD_DIR:-$repo/build-bench}"
+
+# Tools: install what is missing (apt-get update only then); skip parts otherwise.
+need=()
+[[ -x /usr/sbin/nginx ]] || command -v nginx >/dev/null || need+=(nginx-light)
+command -v h2load >/dev/null || need+=(nghttp2-client)
+command -v nghttpd >/dev/null || need+=(nghttp2-server)
+command -v gnuplot >/dev/null || need+=(gnuplot-nox)
+command -v openssl >/dev/null || need+=(openssl)
+if ((${#need[@]})) && [[ "${NO_INSTALL:-0}" != 1 ]]; then
+  sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo="sudo -n"
+  echo "installing: ${need[*]}"
+  if ! ($sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+        $sudo apt-get install -y -qq --no-install-recommends "${need[@]}") >/dev/null; then
+    echo "could not install ${need[*]}; the parts that need them are skipped"
+  fi
+fi
+
+# Build (incremental; the bench is meaningless without optimisation).
+if [[ ! -f "$build/CMakeCache.txt" ]]; then
+  cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DCURLASIO_BUILD_TESTS=OFF -DCURLASIO_BUILD_EXAMPLES=OFF -DCURLASIO_BUILD_BENCH=ON >/dev/null
+fi
+cmake --build "$build" --target curlasio_bench -j2 >/dev/null
+exec python3 "$here/driver.py" --bin "$build/bench/curlasio_bench" --out "$here/results" "$@"
