@@ -70,7 +70,7 @@ private:
 };
 
 engine_impl::engine_impl(executor_type ex, const engine_options& options)
-    : executor_(std::move(ex)), timer_(executor_) {
+    : executor_(std::move(ex)), timer_(std::in_place, executor_) {
     global_init();
     multi_ = curl_multi_init();
     if (!multi_)
@@ -107,6 +107,8 @@ void engine_impl::context_shutdown() noexcept {
     context_gone_.store(true, std::memory_order_release);
     drop_transfers();
     release_everything();
+    descriptors_.clear(); // all released: their destructors close nothing
+    timer_.reset();
 }
 
 void engine_impl::drop_transfers() noexcept {
@@ -314,11 +316,13 @@ void engine_impl::arm(int fd, wait_kind kind, std::uint64_t generation) {
 }
 
 void engine_impl::apply_timer(const timer_decision& d) {
+    if (!timer_)
+        return; // the context has shut down
     if (d.cancel)
-        timer_.cancel();
+        timer_->cancel();
     if (d.arm) {
-        timer_.expires_after(std::chrono::milliseconds(d.milliseconds));
-        timer_.async_wait([self = shared_from_this(), g = d.generation](const error_code& ec) {
+        timer_->expires_after(std::chrono::milliseconds(d.milliseconds));
+        timer_->async_wait([self = shared_from_this(), g = d.generation](const error_code& ec) {
             if (self->schedule_.on_fired(g, ec == asio::error::operation_aborted))
                 self->socket_action(CURL_SOCKET_TIMEOUT, 0);
         });

@@ -20,6 +20,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -86,7 +87,9 @@ private:
     CURLM* multi_ = nullptr;
     socket_table table_;
     timer_schedule schedule_;
-    boost::asio::steady_timer timer_;
+    // I/O objects of the executor's context; destroyed early by
+    // context_shutdown(), since their services die with the context.
+    std::optional<boost::asio::steady_timer> timer_;
     std::vector<std::unique_ptr<descriptor>> descriptors_; // indexed by fd
     std::unordered_map<std::uint64_t, transfer*> transfers_;
     std::atomic<std::uint64_t> next_id_{1};

@@ -1,0 +1,438 @@
+// Per-operation cancellation of async_fetch: every cancellation type, at every
+// stage of a transfer, through a bound slot, a timer that emits the signal (a
+// hand-made asio::cancel_after) and coroutines racing a timer.
+
+#include "common.hpp"
+
+#include <support/test_server.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/execution.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/system/system_error.hpp>
+#include <boost/test/data/monomorphic.hpp>
+#include <boost/test/data/test_case.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <utility>
+
+namespace asio = boost::asio;
+namespace data = boost::unit_test::data;
+using namespace curlasio;
+using namespace std::chrono_literals;
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+long long ms_between(steady::time_point from, steady::time_point to) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count();
+}
+
+// One fetch's completion as the test saw it.
+struct probe {
+    int calls = 0;
+    error_code ec;
+    response res;
+    steady::time_point at{};
+};
+
+// Beast-style test handler: records into a probe and fails the test if the
+// library destroys it without calling it. Move-only, so the library cannot
+// copy it; a moved-from handler owes nothing.
+class probe_handler {
+public:
+    explicit probe_handler(probe& p) noexcept : p_(&p) {}
+    probe_handler(probe_handler&& other) noexcept : p_(std::exchange(other.p_, nullptr)) {}
+    probe_handler& operator=(probe_handler&&) = delete;
+    ~probe_handler() {
+        if (p_)
+            BOOST_ERROR("a fetch handler was destroyed without being called");
+    }
+
+    void operator()(error_code ec, response r) {
+        if (!p_) {
+            BOOST_ERROR("a moved-from or already called fetch handler was called");
+            return;
+        }
+        probe& p = *std::exchange(p_, nullptr);
+        ++p.calls;
+        p.ec = ec;
+        p.res = std::move(r);
+        p.at = steady::now();
+    }
+
+private:
+    probe* p_;
+};
+
+// Runs `io` until `pred` holds, it runs out of work, or `limit` passes: the
+// per-test guard against hangs.
+template <typename Pred>
+bool run_until(asio::io_context& io, Pred pred, steady::duration limit = 20s) {
+    const auto deadline = steady::now() + limit;
+    io.restart();
+    while (!pred()) {
+        if (io.run_one_until(deadline) == 0 && (io.stopped() || steady::now() >= deadline))
+            return pred();
+    }
+    return true;
+}
+
+// Client-side sockets of this process connected to 127.0.0.1:port. Unlike
+// the server's count it drops the moment libcurl closes its connection.
+std::size_t connections_to(unsigned short port) {
+    std::size_t n = 0;
+    DIR* dir = ::opendir("/proc/self/fd");
+    if (!dir)
+        return 0;
+    while (const dirent* e = ::readdir(dir)) {
+        if (e->d_name[0] == '.')
+            continue;
+        sockaddr_storage peer{};
+        socklen_t len = sizeof peer;
+        const int fd = std::atoi(e->d_name);
+        if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) == 0 &&
+            peer.ss_family == AF_INET &&
+            ntohs(reinterpret_cast<const sockaddr_in&>(peer).sin_port) == port)
+            ++n;
+    }
+    ::closedir(dir);
+    return n;
+}
+
+// What asio::cancel_after (Boost 1.86) does, by hand: a timer that emits
+// `type` on the operation's slot unless the operation completes first.
+template <typename Handler>
+void fetch_cancel_after(engine& eng, request req, steady::duration after,
+                        asio::cancellation_type type, Handler handler) {
+    struct state {
+        explicit state(const engine::executor_type& ex) : timer(ex) {}
+        asio::steady_timer timer;
+        asio::cancellation_signal signal;
+    };
+    auto s = std::make_shared<state>(eng.get_executor());
+    s->timer.expires_after(after);
+    s->timer.async_wait([s, type](error_code ec) {
+        if (!ec)
+            s->signal.emit(type);
+    });
+    async_fetch(eng, std::move(req),
+                asio::bind_cancellation_slot(
+                    s->signal.slot(), [s, h = std::move(handler)](error_code ec, response r) mutable {
+                        s->timer.cancel();
+                        std::move(h)(ec, std::move(r));
+                    }));
+}
+
+// An io_context executor that counts what is submitted through it, so a test
+// can see that a completion was posted without running it.
+class counting_executor {
+    using inner_type = decltype(asio::require(std::declval<asio::io_context::executor_type>(),
+                                              asio::execution::blocking.never));
+
+public:
+    counting_executor(asio::io_context& io, std::atomic<int>& count) noexcept
+        : inner_(asio::require(io.get_executor(), asio::execution::blocking.never)),
+          count_(&count) {}
+
+    asio::execution_context& query(asio::execution::context_t) const noexcept {
+        return asio::query(inner_, asio::execution::context);
+    }
+    static constexpr asio::execution::blocking_t query(asio::execution::blocking_t) noexcept {
+        return asio::execution::blocking.never;
+    }
+    counting_executor require(asio::execution::blocking_t::never_t) const noexcept { return *this; }
+
+    template <typename F>
+    void execute(F&& f) const {
+        count_->fetch_add(1);
+        inner_.execute(std::forward<F>(f));
+    }
+
+    friend bool operator==(const counting_executor& a, const counting_executor& b) noexcept {
+        return a.inner_ == b.inner_ && a.count_ == b.count_;
+    }
+    friend bool operator!=(const counting_executor& a, const counting_executor& b) noexcept {
+        return !(a == b);
+    }
+
+private:
+    inner_type inner_;
+    std::atomic<int>* count_;
+};
+
+struct named_type {
+    asio::cancellation_type type;
+    const char* name;
+};
+
+std::ostream& operator<<(std::ostream& os, const named_type& t) { return os << t.name; }
+
+const named_type cancel_types[] = {
+    {asio::cancellation_type::terminal, "terminal"},
+    {asio::cancellation_type::partial, "partial"},
+    {asio::cancellation_type::total, "total"},
+};
+
+struct fixture {
+    curlasio::test::test_server server;
+    asio::io_context io;
+    engine eng{io};
+
+    // After a cancellation the engine must still serve new transfers.
+    void expect_fresh_fetch_works(engine& e) {
+        probe p;
+        async_fetch(e, request(server.url("/hello")), probe_handler(p));
+        BOOST_TEST_REQUIRE(run_until(io, [&] { return p.calls > 0; }));
+        BOOST_TEST(p.calls == 1);
+        BOOST_TEST(!p.ec);
+        BOOST_TEST(p.res.status == 200);
+        BOOST_TEST(p.res.body == "hello world");
+    }
+    void expect_fresh_fetch_works() { expect_fresh_fetch_works(eng); }
+
+    // Gives any stray second completion or late cancellation a chance to run.
+    void settle() {
+        io.restart();
+        io.run_for(50ms);
+    }
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(cancel, fixture)
+
+BOOST_DATA_TEST_CASE_F(fixture, before_the_engine_started_it, data::make(cancel_types), c) {
+    probe p;
+    asio::cancellation_signal signal;
+    const auto t0 = steady::now();
+    async_fetch(eng, request(server.url("/delay/5000")),
+                asio::bind_cancellation_slot(signal.slot(), probe_handler(p)));
+    BOOST_TEST(p.calls == 0); // never inside the initiating call
+    signal.emit(c.type);
+    signal.emit(c.type); // a repeated emission must not complete it twice
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return p.calls > 0; }, 10s));
+    settle();
+    BOOST_TEST(p.calls == 1);
+    BOOST_TEST(p.ec == asio::error::operation_aborted);
+    BOOST_TEST(ms_between(t0, p.at) < 1000);
+    BOOST_TEST(p.res.status == 0);
+    BOOST_TEST(connections_to(server.port()) == 0u);
+    expect_fresh_fetch_works();
+}
+
+BOOST_DATA_TEST_CASE_F(fixture, while_queued_in_libcurl, data::make(cancel_types), c) {
+    engine_options options;
+    options.max_total_connections = 1;
+    engine limited(io, options);
+
+    probe first, second;
+    async_fetch(limited, request(server.url("/delay/3000")), probe_handler(first));
+    // Only once the first owns the single connection is the second surely queued.
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return server.requests_seen() == 1; }, 10s));
+    const auto t0 = steady::now();
+    fetch_cancel_after(limited, request(server.url("/hello")), 100ms, c.type, probe_handler(second));
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return second.calls > 0; }, 10s));
+    BOOST_TEST(second.ec == asio::error::operation_aborted);
+    BOOST_TEST(ms_between(t0, second.at) < 1000);
+    BOOST_TEST(first.calls == 0);
+
+    // The first is undisturbed; and the cancelled one never went out, even
+    // once the connection became free: it is gone from libcurl.
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return first.calls > 0; }, 10s));
+    settle();
+    BOOST_TEST(first.calls == 1);
+    BOOST_TEST(second.calls == 1);
+    BOOST_TEST(!first.ec);
+    BOOST_TEST(first.res.status == 200);
+    BOOST_TEST(first.res.body == "delayed");
+    BOOST_TEST(server.requests_seen() == 1u);
+    BOOST_TEST(server.connections_accepted() == 1u);
+    expect_fresh_fetch_works(limited);
+    BOOST_TEST(server.requests_seen() == 2u);
+}
+
+BOOST_DATA_TEST_CASE_F(fixture, while_waiting_for_headers, data::make(cancel_types), c) {
+    probe p;
+    const auto t0 = steady::now();
+    fetch_cancel_after(eng, request(server.url("/delay/5000")), 100ms, c.type, probe_handler(p));
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return p.calls > 0; }, 10s));
+    settle();
+    BOOST_TEST(p.calls == 1);
+    BOOST_TEST(p.ec == asio::error::operation_aborted);
+    BOOST_TEST(ms_between(t0, p.at) < 1000);
+    BOOST_TEST(server.requests_seen() == 1u); // it really was waiting for the response
+    BOOST_TEST(p.res.status == 0);
+    // Removed from libcurl: its connection is closed at once. The server only
+    // notices when its 5 s delay ends and it writes into the dead connection.
+    BOOST_TEST(connections_to(server.port()) == 0u);
+    BOOST_TEST(curlasio::test::eventually([&] { return server.open_connections() == 0; }, 8s));
+    expect_fresh_fetch_works();
+}
+
+BOOST_DATA_TEST_CASE_F(fixture, in_the_middle_of_the_body, data::make(cancel_types), c) {
+    probe p;
+    const auto t0 = steady::now();
+    // 100 chunks of 1 KiB, one every 30 ms: about 3 s in all.
+    fetch_cancel_after(eng, request(server.url("/slow-body/100/30")), 300ms, c.type,
+                       probe_handler(p));
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return p.calls > 0; }, 10s));
+    settle();
+    BOOST_TEST(p.calls == 1);
+    BOOST_TEST(p.ec == asio::error::operation_aborted);
+    BOOST_TEST(ms_between(t0, p.at) < 1500);
+    // What arrived before the cancellation is delivered with the error.
+    BOOST_TEST(p.res.status == 200);
+    BOOST_TEST(!p.res.body.empty());
+    BOOST_TEST(p.res.body.size() < 100u * 1024u);
+    BOOST_TEST(p.res.body.find_first_not_of('x') == std::string::npos);
+    BOOST_TEST(connections_to(server.port()) == 0u);
+    // The server writes every 30 ms, so it notices the closed connection soon.
+    BOOST_TEST(curlasio::test::eventually([&] { return server.open_connections() == 0; }, 3s));
+    expect_fresh_fetch_works();
+}
+
+BOOST_DATA_TEST_CASE_F(fixture, after_the_completion_was_posted, data::make(cancel_types), c) {
+    asio::io_context handler_io; // not running: the completion waits there
+    std::atomic<int> posted{0};
+    probe p;
+    asio::cancellation_signal signal;
+    async_fetch(eng, request(server.url("/hello")),
+                asio::bind_cancellation_slot(
+                    signal.slot(),
+                    asio::bind_executor(counting_executor(handler_io, posted), probe_handler(p))));
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return posted.load() > 0; }, 10s));
+    BOOST_TEST(posted.load() == 1);
+    BOOST_TEST(p.calls == 0);
+
+    signal.emit(c.type);
+    io.restart();
+    io.poll(); // the engine sees the late cancellation and must ignore it
+    BOOST_TEST(p.calls == 0);
+
+    handler_io.run_for(5s);
+    BOOST_TEST(handler_io.stopped()); // ran out of work by itself
+    BOOST_TEST(p.calls == 1);
+    BOOST_TEST(!p.ec);
+    BOOST_TEST(p.res.status == 200);
+    BOOST_TEST(p.res.body == "hello world");
+    expect_fresh_fetch_works();
+}
+
+BOOST_AUTO_TEST_CASE(emitting_none_does_nothing) {
+    probe direct, timed;
+    asio::cancellation_signal signal;
+    async_fetch(eng, request(server.url("/delay/300")),
+                asio::bind_cancellation_slot(signal.slot(), probe_handler(direct)));
+    signal.emit(asio::cancellation_type::none);
+    fetch_cancel_after(eng, request(server.url("/delay/300")), 100ms,
+                       asio::cancellation_type::none, probe_handler(timed));
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return direct.calls > 0 && timed.calls > 0; }, 10s));
+    settle();
+    for (probe* p : {&direct, &timed}) {
+        BOOST_TEST(p->calls == 1);
+        BOOST_TEST(!p->ec);
+        BOOST_TEST(p->res.status == 200);
+        BOOST_TEST(p->res.body == "delayed");
+    }
+}
+
+// The fetch runs in its own coroutine so that its result is observable even
+// though `||` discards the loser's.
+BOOST_AUTO_TEST_CASE(awaitable_race_against_a_timer_as_tuple) {
+    using namespace asio::experimental::awaitable_operators;
+    error_code fetch_ec;
+    int fetch_calls = 0;
+    std::size_t winner = 99;
+    bool finished = false;
+
+    auto fetch_side = [&]() -> asio::awaitable<void> {
+        auto [ec, r] = co_await async_fetch(eng, request(server.url("/delay/5000")),
+                                            asio::as_tuple(asio::use_awaitable));
+        fetch_ec = ec;
+        ++fetch_calls;
+    };
+    auto timer_side = [&]() -> asio::awaitable<void> {
+        asio::steady_timer t(io, 100ms);
+        co_await t.async_wait(asio::use_awaitable);
+    };
+    const auto t0 = steady::now();
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            auto result = co_await (fetch_side() || timer_side());
+            winner = result.index();
+            finished = true;
+        },
+        [](std::exception_ptr e) {
+            if (e)
+                std::rethrow_exception(e);
+        });
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return finished; }, 10s));
+    BOOST_TEST(ms_between(t0, steady::now()) < 1000);
+    BOOST_TEST(winner == 1u);
+    BOOST_TEST(fetch_calls == 1);
+    BOOST_TEST(fetch_ec == asio::error::operation_aborted);
+    BOOST_TEST(connections_to(server.port()) == 0u);
+    expect_fresh_fetch_works();
+}
+
+BOOST_AUTO_TEST_CASE(awaitable_race_against_a_timer_throws) {
+    using namespace asio::experimental::awaitable_operators;
+    error_code fetch_ec;
+    int fetch_returned = 0, fetch_threw = 0;
+    bool finished = false;
+
+    auto fetch_side = [&]() -> asio::awaitable<void> {
+        try {
+            co_await async_fetch(eng, request(server.url("/delay/5000")), asio::use_awaitable);
+            ++fetch_returned;
+        } catch (const boost::system::system_error& e) {
+            fetch_ec = e.code();
+            ++fetch_threw;
+        }
+    };
+    auto timer_side = [&]() -> asio::awaitable<void> {
+        asio::steady_timer t(io, 100ms);
+        co_await t.async_wait(asio::use_awaitable);
+    };
+    const auto t0 = steady::now();
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            co_await (fetch_side() || timer_side());
+            finished = true;
+        },
+        [](std::exception_ptr e) {
+            if (e)
+                std::rethrow_exception(e);
+        });
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return finished; }, 10s));
+    BOOST_TEST(ms_between(t0, steady::now()) < 1000);
+    BOOST_TEST(fetch_returned == 0);
+    BOOST_TEST(fetch_threw == 1);
+    BOOST_TEST(fetch_ec == asio::error::operation_aborted);
+    BOOST_TEST(connections_to(server.port()) == 0u);
+    expect_fresh_fetch_works();
+}
+
+BOOST_AUTO_TEST_SUITE_END()
