@@ -2,6 +2,7 @@
 // flight, and the io_context going away under the engine.
 
 #include "common.hpp"
+#include "probe.hpp"
 
 #include <support/fd_count.hpp>
 #include <support/test_server.hpp>
@@ -31,47 +32,11 @@ using curlasio::test::open_fd_count;
 namespace {
 
 using steady = std::chrono::steady_clock;
-
-long long ms_between(steady::time_point from, steady::time_point to) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count();
-}
-
-// One fetch's completion as the test saw it.
-struct probe {
-    int calls = 0;
-    error_code ec;
-    response res;
-    steady::time_point at{};
-};
-
-// Beast-style test handler: records into a probe and fails the test if the
-// library destroys it without calling it. Move-only, so the library cannot
-// copy it; a moved-from handler owes nothing.
-class probe_handler {
-public:
-    explicit probe_handler(probe& p) noexcept : p_(&p) {}
-    probe_handler(probe_handler&& other) noexcept : p_(std::exchange(other.p_, nullptr)) {}
-    probe_handler& operator=(probe_handler&&) = delete;
-    ~probe_handler() {
-        if (p_)
-            BOOST_ERROR("a fetch handler was destroyed without being called");
-    }
-
-    void operator()(error_code ec, response r) {
-        if (!p_) {
-            BOOST_ERROR("a moved-from or already called fetch handler was called");
-            return;
-        }
-        probe& p = *std::exchange(p_, nullptr);
-        ++p.calls;
-        p.ec = ec;
-        p.res = std::move(r);
-        p.at = steady::now();
-    }
-
-private:
-    probe* p_;
-};
+using curlasio::test::connections_to;
+using curlasio::test::ms_between;
+using curlasio::test::probe;
+using curlasio::test::probe_handler;
+using curlasio::test::run_until;
 
 // For the cases where Asio's rule is that handlers are destroyed uncalled:
 // counts calls and the copies still alive.
@@ -93,41 +58,6 @@ public:
 private:
     handler_counts* c_;
 };
-
-// Runs `io` until `pred` holds, it runs out of work, or `limit` passes: the
-// per-test guard against hangs.
-template <typename Pred>
-bool run_until(asio::io_context& io, Pred pred, steady::duration limit = 20s) {
-    const auto deadline = steady::now() + limit;
-    io.restart();
-    while (!pred()) {
-        if (io.run_one_until(deadline) == 0 && (io.stopped() || steady::now() >= deadline))
-            return pred();
-    }
-    return true;
-}
-
-// Client-side sockets of this process connected to 127.0.0.1:port. Unlike
-// the server's count it drops the moment libcurl closes its connection.
-std::size_t connections_to(unsigned short port) {
-    std::size_t n = 0;
-    DIR* dir = ::opendir("/proc/self/fd");
-    if (!dir)
-        return 0;
-    while (const dirent* e = ::readdir(dir)) {
-        if (e->d_name[0] == '.')
-            continue;
-        sockaddr_storage peer{};
-        socklen_t len = sizeof peer;
-        const int fd = std::atoi(e->d_name);
-        if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) == 0 &&
-            peer.ss_family == AF_INET &&
-            ntohs(reinterpret_cast<const sockaddr_in&>(peer).sin_port) == port)
-            ++n;
-    }
-    ::closedir(dir);
-    return n;
-}
 
 bool all_aborted_once(const std::vector<probe>& probes) {
     for (const probe& p : probes)
