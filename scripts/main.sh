@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCURLASIO_BUILD_TESTS=OFF -DCURLASIO_BUILD_BENCH=OFF >/dev/null
+# Same build directory as scripts/test.sh; only the fetch target is built.
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j2 --target fetch
 exec ./build/examples/fetch "$@"
