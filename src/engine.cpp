@@ -70,7 +70,8 @@ private:
 };
 
 engine_impl::engine_impl(executor_type ex, const engine_options& options)
-    : executor_(std::move(ex)), timer_(std::in_place, executor_) {
+    : executor_(std::move(ex)), timer_(std::in_place, executor_),
+      open_socket_(options.open_socket) {
     global_init();
     multi_ = curl_multi_init();
     if (!multi_)
@@ -363,9 +364,15 @@ int engine_impl::timer_callback(CURLM*, long timeout_ms, void* p) noexcept {
     return 0;
 }
 
-curl_socket_t engine_impl::open_callback(void* p, curlsocktype, curl_sockaddr* a) noexcept {
+curl_socket_t engine_impl::open_callback(void* p, curlsocktype purpose, curl_sockaddr* a) noexcept {
     auto* self = static_cast<engine_impl*>(p);
-    int fd = ::socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    int fd = CURL_SOCKET_BAD;
+    try {
+        fd = self->open_socket_ ? self->open_socket_(purpose, *a)
+                                : ::socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    } catch (...) {
+        fd = CURL_SOCKET_BAD;
+    }
     if (fd < 0)
         return CURL_SOCKET_BAD;
     try {

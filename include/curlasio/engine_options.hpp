@@ -1,6 +1,11 @@
 #ifndef CURLASIO_ENGINE_OPTIONS_HPP
 #define CURLASIO_ENGINE_OPTIONS_HPP
 
+#include <curl/curl.h>
+
+#include <chrono>
+#include <functional>
+
 namespace curlasio {
 
 /// Settings of one engine (its CURLM*), fixed at construction.
@@ -17,6 +22,13 @@ struct engine_options {
     bool multiplex = true;
     /// Streams per HTTP/2 connection at most (CURLMOPT_MAX_CONCURRENT_STREAMS).
     long max_concurrent_streams = 100;
+
+    /// How the engine makes a socket for libcurl; empty: socket(2). Return a
+    /// descriptor the engine may wait on and close, or CURL_SOCKET_BAD. A
+    /// socket returned already connected (a socketpair, a pre-opened tunnel)
+    /// also needs CURLOPT_SOCKOPTFUNCTION to answer CURL_SOCKOPT_ALREADY_CONNECTED.
+    /// Called on the engine's executor; exceptions are treated as failure.
+    std::function<curl_socket_t(curlsocktype purpose, const curl_sockaddr& address)> open_socket;
 };
 
 } // namespace curlasio

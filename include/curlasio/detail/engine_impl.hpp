@@ -19,6 +19,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <unordered_map>
@@ -97,6 +98,7 @@ private:
     std::atomic<bool> context_gone_{false};
     bool shut_down_ = false;
     bool callback_failed_ = false; // a callback could not do its job (allocation)
+    std::function<curl_socket_t(curlsocktype, const curl_sockaddr&)> open_socket_;
 };
 
 } // namespace curlasio::detail
