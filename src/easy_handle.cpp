@@ -117,14 +117,26 @@ error_code easy_handle::prepare() {
         set(CURLOPT_ACCEPT_ENCODING, "");
     if (!request_.user_agent.empty())
         set(CURLOPT_USERAGENT, request_.user_agent.c_str());
-    // An empty proxy string disables the environment's proxy variables.
-    set(CURLOPT_PROXY, request_.proxy ? request_.proxy->c_str() : "");
+    // No proxy: an empty CURLOPT_PROXY, which also keeps libcurl from reading
+    // http_proxy and friends. An empty request_.proxy leaves CURLOPT_PROXY
+    // unset, which is what lets libcurl read them.
+    if (!request_.proxy)
+        set(CURLOPT_PROXY, "");
+    else if (!request_.proxy->empty())
+        set(CURLOPT_PROXY, request_.proxy->c_str());
     if (request_.low_speed_limit > 0) {
         set(CURLOPT_LOW_SPEED_LIMIT, request_.low_speed_limit);
         set(CURLOPT_LOW_SPEED_TIME, static_cast<long>(request_.low_speed_time.count()));
     }
     if (request_.max_response_size > 0)
         set(CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(request_.max_response_size));
+    if (request_.max_connection_lifetime.count() > 0)
+        set(CURLOPT_MAXLIFETIME_CONN, static_cast<long>(request_.max_connection_lifetime.count()));
+    if (request_.on_progress) {
+        set(CURLOPT_NOPROGRESS, 0L);
+        set(CURLOPT_XFERINFOFUNCTION, &easy_handle::on_xferinfo);
+        set(CURLOPT_XFERINFODATA, this);
+    }
 
     set(CURLOPT_WRITEFUNCTION, &easy_handle::on_body);
     set(CURLOPT_WRITEDATA, this);
@@ -148,23 +160,57 @@ std::size_t easy_handle::on_body(char* data, std::size_t size, std::size_t n, vo
     auto* self = static_cast<easy_handle*>(p);
     const std::size_t len = size * n;
     const std::size_t cap = self->request_.max_response_size;
-    if (cap && self->response_.body.size() + len > cap) {
+    if (cap && self->body_bytes_ + len > cap) {
         self->too_large_ = true;
         return 0; // makes libcurl fail with CURLE_WRITE_ERROR
     }
+    self->body_bytes_ += len;
+    if (self->activity_)
+        *self->activity_ += len;
     try {
-        self->response_.body.append(data, len);
-    } catch (const std::bad_alloc&) {
-        self->out_of_memory_ = true;
+        if (self->request_.on_body)
+            self->request_.on_body(std::string_view(data, len));
+        else
+            self->response_.body.append(data, len);
+    } catch (...) {
+        // Storing the body can only run out of memory; the user's consumer
+        // may throw anything.
+        if (self->request_.on_body)
+            self->exception_ = std::current_exception();
+        else
+            self->out_of_memory_ = true;
         return 0;
     }
     return len;
 }
 
-std::size_t easy_handle::on_header(char* data, std::size_t size, std::size_t n, void* p) noexcept {
+int easy_handle::on_xferinfo(void* p, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                             curl_off_t ulnow) noexcept {
     auto* self = static_cast<easy_handle*>(p);
     try {
-        self->header_line(std::string_view(data, size * n));
+        self->request_.on_progress(transfer_progress{
+            static_cast<std::uint64_t>(dltotal), static_cast<std::uint64_t>(dlnow),
+            static_cast<std::uint64_t>(ultotal), static_cast<std::uint64_t>(ulnow)});
+    } catch (...) {
+        self->exception_ = std::current_exception();
+        return 1; // CURLE_ABORTED_BY_CALLBACK
+    }
+    return 0;
+}
+
+std::size_t easy_handle::on_header(char* data, std::size_t size, std::size_t n, void* p) noexcept {
+    auto* self = static_cast<easy_handle*>(p);
+    const std::size_t len = size * n;
+    if (self->activity_)
+        *self->activity_ += len;
+    try {
+        self->header_line(std::string_view(data, len));
+        self->header_bytes_ += len;
+        const std::size_t cap = self->request_.max_header_size;
+        if (cap && self->header_bytes_ > cap) {
+            self->headers_too_large_ = true;
+            return 0; // CURLE_WRITE_ERROR
+        }
     } catch (const std::bad_alloc&) {
         self->out_of_memory_ = true;
         return 0;
@@ -176,6 +222,7 @@ void easy_handle::header_line(std::string_view line) {
     if (line.substr(0, 5) == "HTTP/") {
         // A new response begins (1xx, or the next hop of a redirect): keep
         // only the headers of the last one.
+        header_bytes_ = 0;
         response_.headers.clear();
         response_.reason.clear();
         std::string_view rest = line.substr(line.find(' ') == std::string_view::npos ? line.size() : line.find(' ') + 1);
@@ -206,6 +253,10 @@ void easy_handle::header_line(std::string_view line) {
 error_code easy_handle::result_error(CURLcode result) const noexcept {
     if (result == CURLE_OK)
         return {};
+    if (exception_)
+        return errc::callback_threw;
+    if (headers_too_large_)
+        return errc::headers_too_large;
     if (too_large_ || result == CURLE_FILESIZE_EXCEEDED)
         return errc::response_too_large;
     if (out_of_memory_)
@@ -249,8 +300,18 @@ response easy_handle::take_response(CURLcode result) {
         curl_easy_getinfo(h, CURLINFO_SIZE_DOWNLOAD_T, &got);
         r.bytes_received = static_cast<std::uint64_t>(got);
     }
-    if (result != CURLE_OK) {
-        if (error_buffer_[0])
+    if (exception_) {
+        r.callback_exception = exception_;
+        r.error_message = result_error(result).message();
+        try {
+            std::rethrow_exception(exception_);
+        } catch (const std::exception& e) {
+            r.error_message.append(": ").append(e.what());
+        } catch (...) {
+        }
+    } else if (result != CURLE_OK) {
+        // A cap of ours reads better than libcurl's "failure writing output".
+        if (error_buffer_[0] && !too_large_ && !headers_too_large_)
             r.error_message = error_buffer_;
         else
             r.error_message = result_error(result).message();

@@ -71,7 +71,10 @@ private:
 
 engine_impl::engine_impl(executor_type ex, const engine_options& options)
     : executor_(std::move(ex)), timer_(std::in_place, executor_),
-      open_socket_(options.open_socket) {
+      open_socket_(options.open_socket), watchdog_interval_(options.watchdog_interval),
+      busy_wakeup_limit_(options.busy_wakeup_limit) {
+    if (watchdog_interval_.count() > 0)
+        watchdog_.emplace(executor_);
     global_init();
     multi_ = curl_multi_init();
     if (!multi_)
@@ -110,6 +113,7 @@ void engine_impl::context_shutdown() noexcept {
     release_everything();
     descriptors_.clear(); // all released: their destructors close nothing
     timer_.reset();
+    watchdog_.reset();
 }
 
 void engine_impl::drop_transfers() noexcept {
@@ -132,6 +136,8 @@ void engine_impl::release_everything() noexcept {
         for (int fd : table_.held_fds())
             execute(fd, table_.on_close(fd));
         apply_timer(schedule_.reset());
+        if (watchdog_)
+            watchdog_->cancel(); // its pending wait would keep the state (and run()) alive
     } catch (...) {
         // only allocation in held_fds(); the descriptors then close with us
     }
@@ -172,6 +178,7 @@ void engine_impl::start(transfer_ptr owned) {
     }
 
     CURL* h = t->easy.native();
+    t->easy.count_activity_in(&activity_);
     curl_easy_setopt(h, CURLOPT_PRIVATE, t);
     curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, &engine_impl::open_callback);
     curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, this);
@@ -187,9 +194,10 @@ void engine_impl::start(transfer_ptr owned) {
         transfers_.erase(t->id);
         response r;
         r.error_message = curl_multi_strerror(rc);
-        t->complete(make_error_code(rc), std::move(r));
+        return t->complete(make_error_code(rc), std::move(r));
     }
     // libcurl now asks for a 0 ms timer; the posted timeout action starts it.
+    start_watchdog();
 }
 
 void engine_impl::cancel(std::uint64_t id) {
@@ -210,6 +218,11 @@ void engine_impl::abort_all(error_code ec) {
 
 void engine_impl::finish(transfer* t, error_code ec, CURLcode result) {
     transfers_.erase(t->id);
+    if (transfers_.empty() && watchdog_armed_) {
+        // Nothing to watch; a pending wait would also keep run() from returning.
+        watchdog_->cancel();
+        watchdog_armed_ = false;
+    }
     curl_multi_remove_handle(multi_, t->easy.native());
     response r = t->easy.take_response(result);
     if (ec == asio::error::operation_aborted)
@@ -257,8 +270,21 @@ void engine_impl::on_wait(int fd, wait_kind kind, std::uint64_t generation, cons
     if (!w.act || shut_down_)
         return;
     socket_action(fd, w.events);
-    if (!shut_down_)
-        execute(fd, table_.rearm(fd));
+    if (shut_down_)
+        return;
+    if (watchdog_ && activity_ == activity_at_tick_) {
+        // No byte has arrived since the last watchdog look: count wake-ups,
+        // and stop re-arming a socket that fires on and on for nothing.
+        if (static_cast<std::size_t>(fd) >= idle_wakeups_.size())
+            idle_wakeups_.resize(static_cast<std::size_t>(fd) + 1);
+        if (++idle_wakeups_[fd] > busy_wakeup_limit_) {
+            idle_wakeups_[fd] = 0;
+            suspended_.push_back(fd);
+            busy_suspended_.fetch_add(1, std::memory_order_relaxed);
+            return;
+        }
+    }
+    execute(fd, table_.rearm(fd));
 }
 
 void engine_impl::execute(int fd, const socket_decision& d) {
@@ -333,6 +359,75 @@ void engine_impl::apply_timer(const timer_decision& d) {
             if (self->schedule_.on_fired(g, false))
                 self->socket_action(CURL_SOCKET_TIMEOUT, 0);
         });
+}
+
+// ---- the watchdog ---------------------------------------------------------------------
+
+void engine_impl::start_watchdog() {
+    if (!watchdog_ || watchdog_armed_ || shut_down_)
+        return;
+    watchdog_armed_ = true;
+    watchdog_->expires_after(watchdog_interval_);
+    watchdog_->async_wait([self = shared_from_this()](const error_code& ec) {
+        if (ec == asio::error::operation_aborted)
+            return; // cancelled: whoever cancelled cleared watchdog_armed_
+        self->watchdog_armed_ = false;
+        if (self->shut_down_)
+            return;
+        self->watchdog_tick();
+        if (!self->transfers_.empty())
+            self->start_watchdog();
+    });
+}
+
+void engine_impl::watchdog_tick() {
+    std::vector<int> resume;
+    resume.swap(suspended_);
+    for (int fd : resume)
+        if (table_.watched(fd))
+            execute(fd, table_.rearm(fd));
+    std::fill(idle_wakeups_.begin(), idle_wakeups_.end(), 0);
+    activity_at_tick_ = activity_;
+
+    if (transfers_.empty() || schedule_.armed() || schedule_.posted() || any_wait_armed())
+        return;
+    // Transfers are running but nothing can wake the engine up again. Drive
+    // every transfer once and have libcurl re-announce its sockets (what
+    // curl_multi_socket_all does, deprecated only as a hot-loop primitive),
+    // then arm whatever the table wants but lacks.
+    stalls_kicked_.fetch_add(1, std::memory_order_relaxed);
+    int running = 0;
+    CURL_IGNORE_DEPRECATION(curl_multi_socket_all(multi_, &running);)
+    if (callback_failed_) {
+        callback_failed_ = false;
+        abort_all(make_error_code(CURLE_OUT_OF_MEMORY));
+    }
+    drain_messages();
+    if (shut_down_)
+        return;
+    for (int fd : table_.watched_fds())
+        execute(fd, table_.rearm(fd));
+}
+
+bool engine_impl::any_wait_armed() const {
+    for (int fd : table_.watched_fds())
+        if (table_.armed(fd, wait_kind::read) || table_.armed(fd, wait_kind::write))
+            return true;
+    return false;
+}
+
+void engine_impl::debug_lose_wakeups() {
+    for (int fd : table_.watched_fds())
+        if (auto& desc = descriptors_[fd]) {
+            error_code ignored;
+            desc->cancel(ignored);
+        }
+    if (timer_)
+        timer_->cancel();
+}
+
+void engine_impl::debug_watch(int fd, int what) {
+    socket_callback(nullptr, fd, what, this, nullptr);
 }
 
 // ---- libcurl callbacks: no exception may leave them ---------------------------------
@@ -422,5 +517,7 @@ engine::~engine() {
 engine::executor_type engine::get_executor() const noexcept { return impl_->executor(); }
 
 void engine::cancel() { impl_->cancel_all_async(); }
+
+engine_stats engine::stats() const noexcept { return impl_->stats(); }
 
 } // namespace curlasio

@@ -59,6 +59,8 @@ public:
             return "could not allocate a libcurl handle";
         case errc::callback_threw:
             return "a user callback threw an exception";
+        case errc::headers_too_large:
+            return "response headers exceed the configured maximum size";
         }
         return "unknown curlasio error";
     }

@@ -6,6 +6,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <cstdint>
 #include <memory>
 
 namespace curlasio {
@@ -13,6 +14,17 @@ namespace curlasio {
 namespace detail {
 class engine_impl;
 }
+
+/// What the engine's stall watchdog did (engine_options::watchdog_interval).
+/// Non-zero counts point at a bug, in curlasio or in libcurl: please report them.
+struct engine_stats {
+    /// Times transfers were running with no socket wait and no timer armed
+    /// (a lost wake-up) and every transfer was driven once to recover.
+    std::uint64_t stalls_kicked = 0;
+    /// Times a socket kept firing with no transfer making progress (a busy
+    /// loop) and its waits were suspended until the next watchdog look.
+    std::uint64_t busy_sockets_suspended = 0;
+};
 
 /// Runs libcurl transfers inside an Asio executor: one CURLM*, its sockets
 /// watched with the executor's reactor, its timer an asio::steady_timer.
@@ -45,6 +57,9 @@ public:
     /// Aborts every running transfer (their handlers get operation_aborted);
     /// the engine remains usable. Safe from any thread.
     void cancel();
+
+    /// The watchdog's counters. Safe from any thread.
+    engine_stats stats() const noexcept;
 
     /// Internal: the shared state async_fetch submits to.
     const std::shared_ptr<detail::engine_impl>& impl() const noexcept { return impl_; }

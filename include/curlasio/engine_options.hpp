@@ -4,6 +4,7 @@
 #include <curl/curl.h>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 
 namespace curlasio {
@@ -22,6 +23,17 @@ struct engine_options {
     bool multiplex = true;
     /// Streams per HTTP/2 connection at most (CURLMOPT_MAX_CONCURRENT_STREAMS).
     long max_concurrent_streams = 100;
+
+    /// How often the stall watchdog looks at the engine while transfers run;
+    /// zero turns it off. It repairs what should never happen but would
+    /// otherwise hang or spin silently (see engine_stats): transfers running
+    /// with no wait and no timer armed get every transfer driven once; a
+    /// socket that keeps waking the engine while no transfer receives a byte
+    /// has its waits suspended until the next look.
+    std::chrono::milliseconds watchdog_interval{1000};
+    /// Wake-ups of one socket within one watchdog interval, with no byte
+    /// received by any transfer, that make it count as busy.
+    std::uint32_t busy_wakeup_limit = 10000;
 
     /// How the engine makes a socket for libcurl; empty: socket(2). Return a
     /// descriptor the engine may wait on and close, or CURL_SOCKET_BAD. A

@@ -24,8 +24,12 @@ enum class errc {
     response_too_large,
     /// libcurl could not create an easy handle (out of memory).
     out_of_resources,
-    /// A user callback threw; the exception is rethrown or stored as documented.
+    /// A user callback (request::on_body, request::on_progress, a curl_options
+    /// setter) threw. The transfer is aborted; the exception is in
+    /// response::callback_exception.
     callback_threw,
+    /// The response head exceeded request::max_header_size.
+    headers_too_large,
 };
 
 /// Category "curl.easy": values are CURLcode.

@@ -19,6 +19,14 @@
 
 namespace curlasio {
 
+/// Progress of one transfer, in bytes; a total is 0 while unknown.
+struct transfer_progress {
+    std::uint64_t download_total = 0;
+    std::uint64_t downloaded = 0;
+    std::uint64_t upload_total = 0;
+    std::uint64_t uploaded = 0;
+};
+
 /// Which HTTP version to ask libcurl for.
 enum class http_version {
     any,                 ///< libcurl's default: HTTP/2 over TLS when ALPN agrees, else 1.1
@@ -58,8 +66,12 @@ public:
     /// Follow 3xx responses with a Location header.
     bool follow_redirects = false;
     /// Bound on followed redirects; exceeding it is CURLE_TOO_MANY_REDIRECTS.
+    /// (libcurl's own default is unlimited.) Only http and https are followed,
+    /// and credentials (user:password, a custom Authorization or Cookie
+    /// header) are not sent to a different host, port or scheme.
     long max_redirects = 10;
-    /// Verify the server's certificate chain (CURLOPT_SSL_VERIFYPEER).
+    /// Verify the server's certificate chain (CURLOPT_SSL_VERIFYPEER). Turning
+    /// it off accepts any server: an attacker on the path included.
     bool verify_peer = true;
     /// Verify that the certificate matches the host name (CURLOPT_SSL_VERIFYHOST).
     bool verify_host = true;
@@ -79,6 +91,29 @@ public:
     /// Largest body accepted; 0 means unlimited. Enforced on bytes actually
     /// received (also for chunked bodies), as errc::response_too_large.
     std::size_t max_response_size = 0;
+    /// Largest response head (status line and header fields, counted per
+    /// response, so per redirect hop) accepted; 0 means unlimited. Bounds the
+    /// memory an endless stream of header lines can take, as
+    /// errc::headers_too_large.
+    std::size_t max_header_size = 256 * 1024;
+    /// A connection older than this is not reused for a new transfer
+    /// (CURLOPT_MAXLIFETIME_CONN); 0 means no limit. Bounds how long a
+    /// connection to a moved or rotated server (DNS change, certificate
+    /// renewal) can live.
+    std::chrono::seconds max_connection_lifetime{300};
+
+    // ---- callbacks ------------------------------------------------------------
+    // Both run on the engine's executor, inside libcurl: they must not block.
+    // They may start or cancel fetches (both only post). If one throws, the
+    // transfer is aborted with errc::callback_threw and the exception is in
+    // response::callback_exception; nothing unwinds through libcurl.
+
+    /// When set, body bytes are handed to it as they arrive (after decoding)
+    /// instead of being stored in response::body. max_response_size still applies.
+    std::function<void(std::string_view chunk)> on_body;
+    /// When set, called as bytes move (CURLOPT_XFERINFOFUNCTION; at least
+    /// about once a second while the transfer runs).
+    std::function<void(const transfer_progress&)> on_progress;
 
     // ---- escape hatch ---------------------------------------------------------
     /// Applied after every option above, in order. A failing setter fails the

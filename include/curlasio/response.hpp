@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -78,6 +79,9 @@ struct response {
     /// libcurl's detailed error text (CURLOPT_ERRORBUFFER) when the transfer
     /// failed, else empty. More specific than error_code::message().
     std::string error_message;
+    /// With errc::callback_threw: what the callback threw (rethrow it with
+    /// std::rethrow_exception to handle it as your own).
+    std::exception_ptr callback_exception;
 };
 
 } // namespace curlasio

@@ -598,6 +598,57 @@ private:
       }
     }
 
+    // ---- faults ----------------------------------------------------------------
+
+    if (seg.size() == 2 && seg[0] == "reset-body") {
+      const auto n = to_number(seg[1]);
+      if (!n || *n > pattern_span) {
+        auto res = bad_request();
+        co_return co_await send(req, res);
+      }
+      auto head = make_head(req);
+      head.content_length(2 * *n);
+      if (!co_await send_head(head)) co_return false;
+      if (!co_await write_raw(pattern_slice(0, static_cast<std::size_t>(*n)))) co_return false;
+      // Let the bytes be read first: an RST may discard what is still queued.
+      if (!co_await sleep(std::chrono::milliseconds(100))) co_return false;
+      error_code ignored;
+      stream_->socket().set_option(asio::socket_base::linger(true, 0), ignored);
+      stream_->socket().close(ignored);  // SO_LINGER 0: the close sends RST
+      co_return false;
+    }
+
+    if (path == "/close-early") co_return false;  // the session's end closes it
+
+    if (path == "/slowloris") {
+      const std::string status = "HTTP/1.1 200 OK\r\n";
+      if (!co_await write_raw(asio::buffer(status))) co_return false;
+      for (std::uint64_t i = 0;; ++i) {
+        if (!co_await sleep(std::chrono::milliseconds(500))) co_return false;
+        const std::string line = "X-Slow-" + std::to_string(i) + ": x\r\n";
+        if (!co_await write_raw(asio::buffer(line))) co_return false;
+      }
+    }
+
+    if (path == "/endless-headers") {
+      std::string batch = "HTTP/1.1 200 OK\r\n";
+      for (std::uint64_t i = 0;; ++i) {
+        for (int k = 0; k < 64; ++k)
+          batch += "X-Endless-" + std::to_string(i * 64 + k) + ": " + std::string(40, 'h') + "\r\n";
+        if (!co_await write_raw(asio::buffer(batch))) co_return false;
+        batch.clear();
+      }
+    }
+
+    if (path == "/chunked-forever") {
+      auto head = make_head(req);
+      head.chunked(true);
+      if (!co_await send_head(head)) co_return false;
+      if (head_only) co_return head.keep_alive();
+      for (std::uint64_t sent = 0;; sent += chunk_size)
+        if (!co_await write_chunk(pattern_slice(sent, chunk_size))) co_return false;
+    }
+
     if (seg.size() == 2 && seg[0] == "headers") {
       const auto n = to_number(seg[1]);
       if (!n || *n > 100000) {

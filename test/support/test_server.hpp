@@ -35,6 +35,13 @@ struct server_options {
 //   /headers/<n>             n headers X-Header-<i>: value-<i> (i from 1)
 //   /gzip                    Content-Encoding: gzip of "hello gzip world" x 100
 //   /cookie                  Set-Cookie a=1 and Set-Cookie b=2
+// Faults:
+//   /reset-body/<n>          Content-Length 2n, n pattern bytes, 100 ms, then RST
+//                            (SO_LINGER 0); n <= 53248
+//   /close-early             closes the connection without a response
+//   /slowloris               a status line, then one header line every 500 ms, forever
+//   /endless-headers         a status line, then header lines as fast as they go, forever
+//   /chunked-forever         chunked pattern bytes, forever
 // `Expect: 100-continue` is answered with 100 Continue. Keep-alive follows the
 // request. Port is ephemeral. The constructor throws on setup failure (bad
 // certificate files, bind failure).

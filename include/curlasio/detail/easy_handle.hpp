@@ -10,6 +10,8 @@
 #include <curl/curl.h>
 
 #include <cstddef>
+#include <cstdint>
+#include <exception>
 
 namespace curlasio::detail {
 
@@ -33,16 +35,27 @@ public:
     /// Moves the collected response out, filled with libcurl's transfer info.
     response take_response(CURLcode result);
 
+    /// Every body or header byte received adds to *counter (the engine's
+    /// sign of life for its watchdog). Set before prepare().
+    void count_activity_in(std::uint64_t* counter) noexcept { activity_ = counter; }
+
 private:
     static std::size_t on_body(char* data, std::size_t size, std::size_t n, void* self) noexcept;
     static std::size_t on_header(char* data, std::size_t size, std::size_t n, void* self) noexcept;
+    static int on_xferinfo(void* self, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                           curl_off_t ulnow) noexcept;
     void header_line(std::string_view line);
 
     CURL* handle_ = nullptr;
     curl_slist* header_list_ = nullptr;
     request request_;
     response response_;
+    std::uint64_t* activity_ = nullptr;
+    std::uint64_t body_bytes_ = 0;   // delivered, for max_response_size
+    std::size_t header_bytes_ = 0;   // of the current response head
+    std::exception_ptr exception_;   // thrown by a user callback
     bool too_large_ = false;
+    bool headers_too_large_ = false;
     bool out_of_memory_ = false;
     char error_buffer_[CURL_ERROR_SIZE] = {};
 };

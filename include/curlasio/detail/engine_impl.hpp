@@ -9,6 +9,7 @@
 #include <curlasio/detail/socket_table.hpp>
 #include <curlasio/detail/timer_schedule.hpp>
 #include <curlasio/detail/transfer.hpp>
+#include <curlasio/engine.hpp>
 #include <curlasio/engine_options.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -61,6 +62,19 @@ public:
     /// Number of transfers added to libcurl and not yet completed (executor only).
     std::size_t running() const noexcept { return transfers_.size(); }
 
+    /// From any thread.
+    engine_stats stats() const noexcept {
+        return {stalls_kicked_.load(std::memory_order_relaxed),
+                busy_suspended_.load(std::memory_order_relaxed)};
+    }
+
+    // ---- fault injection, for tests only (executor only) --------------------------
+    /// Cancels every socket wait and the timer behind libcurl's back, as a
+    /// lost wake-up would: only the watchdog can recover.
+    void debug_lose_wakeups();
+    /// Watches `fd` as if libcurl had asked with `what` (CURL_POLL_*).
+    void debug_watch(int fd, int what);
+
 private:
     using descriptor = boost::asio::posix::stream_descriptor;
 
@@ -78,6 +92,9 @@ private:
     void arm(int fd, wait_kind kind, std::uint64_t generation);
     void on_wait(int fd, wait_kind kind, std::uint64_t generation, const error_code& ec);
     void apply_timer(const timer_decision& d);
+    void start_watchdog();
+    void watchdog_tick();
+    bool any_wait_armed() const;
 
     static int socket_callback(CURL*, curl_socket_t fd, int what, void* self, void*) noexcept;
     static int timer_callback(CURLM*, long timeout_ms, void* self) noexcept;
@@ -99,6 +116,18 @@ private:
     bool shut_down_ = false;
     bool callback_failed_ = false; // a callback could not do its job (allocation)
     std::function<curl_socket_t(curlsocktype, const curl_sockaddr&)> open_socket_;
+
+    // The stall watchdog: a timer that runs while transfers do.
+    std::optional<boost::asio::steady_timer> watchdog_;
+    std::chrono::milliseconds watchdog_interval_;
+    std::uint32_t busy_wakeup_limit_;
+    bool watchdog_armed_ = false;
+    std::uint64_t activity_ = 0;         // bytes received by any transfer, ever
+    std::uint64_t activity_at_tick_ = 0;
+    std::vector<std::uint32_t> idle_wakeups_; // per fd, since the last tick
+    std::vector<int> suspended_;              // busy fds whose waits wait for the tick
+    std::atomic<std::uint64_t> stalls_kicked_{0};
+    std::atomic<std::uint64_t> busy_suspended_{0};
 };
 
 } // namespace curlasio::detail
