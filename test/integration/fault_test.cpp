@@ -11,11 +11,15 @@
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -305,6 +309,62 @@ BOOST_AUTO_TEST_CASE(fd_numbers_reused_in_a_tight_loop) {
     BOOST_TEST(failed == 0);
     BOOST_TEST(eng.stats().stalls_kicked == 0u);
     BOOST_TEST(eng.stats().busy_sockets_suspended == 0u);
+    check_recovered();
+}
+
+// ---- cancellation in the stages the cancel tests cannot reach with the Beast server ----
+
+// Cancels a fetch of `url` after 200 ms; it must not have completed before.
+void cancel_while_stuck(fixture& f, const std::string& url) {
+    probe p;
+    asio::cancellation_signal cancel;
+    async_fetch(f.eng, request(url), asio::bind_cancellation_slot(cancel.slot(), probe_handler(p)));
+    asio::steady_timer t(f.io, std::chrono::milliseconds(200));
+    t.async_wait([&](error_code) {
+        BOOST_TEST(p.calls == 0); // really stuck in that stage
+        cancel.emit(asio::cancellation_type::terminal);
+    });
+    BOOST_TEST(run_until(f.io, [&] { return p.calls == 1; }, std::chrono::seconds(10)));
+    BOOST_TEST(p.ec == asio::error::operation_aborted);
+}
+
+BOOST_AUTO_TEST_CASE(cancel_while_connecting) {
+    // A listener that never accepts, its one-slot backlog already full: the
+    // kernel drops further SYNs, so the fetch's connect stays in progress.
+    const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    BOOST_TEST_REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    BOOST_TEST_REQUIRE(::listen(listener, 0) == 0);
+    ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+    std::vector<int> fillers;
+    for (int i = 0; i < 4; ++i) {
+        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+        fillers.push_back(fd);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    cancel_while_stuck(*this, "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/");
+    for (int fd : fillers)
+        ::close(fd);
+    ::close(listener);
+    check_recovered();
+}
+
+BOOST_AUTO_TEST_CASE(cancel_during_the_tls_handshake) {
+    {
+        // A TCP peer that accepts and never answers the ClientHello.
+        asio::io_context peer_io;
+        asio::ip::tcp::acceptor acceptor(peer_io, {asio::ip::make_address_v4("127.0.0.1"), 0});
+        asio::ip::tcp::socket accepted(peer_io);
+        acceptor.async_accept(accepted, [](error_code) {});
+        std::thread peer([&] { peer_io.run(); });
+        cancel_while_stuck(*this, "https://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()) + "/");
+        peer.join();
+        BOOST_TEST(accepted.is_open()); // the handshake had begun
+    }
     check_recovered();
 }
 
