@@ -41,7 +41,7 @@ std::chrono::microseconds info_time(CURL* h, CURLINFO what) noexcept {
 
 } // namespace
 
-easy_handle::easy_handle(request req) : handle_(curl_easy_init()), request_(std::move(req)) {}
+easy_handle::easy_handle(request req) : request_(std::move(req)) {}
 
 easy_handle::~easy_handle() {
     if (handle_)
@@ -49,7 +49,8 @@ easy_handle::~easy_handle() {
     curl_slist_free_all(header_list_);
 }
 
-error_code easy_handle::prepare() {
+error_code easy_handle::prepare(CURL* fresh) {
+    handle_ = fresh;
     if (!handle_)
         return errc::out_of_resources;
     if (!request_.is_well_formed())
@@ -246,8 +247,7 @@ void easy_handle::header_line(std::string_view line) {
     auto colon = content.find(':');
     if (colon == std::string_view::npos)
         return;
-    response_.headers.add(std::string(trim(content.substr(0, colon))),
-                          std::string(trim(content.substr(colon + 1))));
+    response_.headers.add(trim(content.substr(0, colon)), trim(content.substr(colon + 1)));
 }
 
 error_code easy_handle::result_error(CURLcode result) const noexcept {

@@ -75,6 +75,7 @@ engine_impl::engine_impl(executor_type ex, const engine_options& options)
       busy_wakeup_limit_(options.busy_wakeup_limit) {
     if (watchdog_interval_.count() > 0)
         watchdog_.emplace(executor_);
+    spare_handles_.reserve(max_spare_handles);
     global_init();
     multi_ = curl_multi_init();
     if (!multi_)
@@ -132,6 +133,9 @@ void engine_impl::release_everything() noexcept {
         curl_multi_cleanup(multi_);
         multi_ = nullptr;
     }
+    for (CURL* h : spare_handles_)
+        curl_easy_cleanup(h);
+    spare_handles_.clear();
     try {
         for (int fd : table_.held_fds())
             execute(fd, table_.on_close(fd));
@@ -171,7 +175,7 @@ void engine_impl::start(transfer_ptr owned) {
     transfer* t = owned.release(); // from here on, complete() frees it
     if (shut_down_)
         return t->complete(asio::error::operation_aborted, response{});
-    if (error_code ec = t->easy.prepare()) {
+    if (error_code ec = t->easy.prepare(take_handle())) {
         response r;
         r.error_message = ec.message();
         return t->complete(ec, std::move(r));
@@ -225,9 +229,31 @@ void engine_impl::finish(transfer* t, error_code ec, CURLcode result) {
     }
     curl_multi_remove_handle(multi_, t->easy.native());
     response r = t->easy.take_response(result);
+    recycle(t);
     if (ec == asio::error::operation_aborted)
         r.error_message = "operation aborted";
     t->complete(ec, std::move(r));
+}
+
+CURL* engine_impl::take_handle() noexcept {
+    if (spare_handles_.empty())
+        return curl_easy_init();
+    CURL* h = spare_handles_.back();
+    spare_handles_.pop_back();
+    return h;
+}
+
+void engine_impl::recycle(transfer* t) noexcept {
+    bool reusable = false;
+    CURL* h = t->easy.release(reusable);
+    if (!h)
+        return;
+    if (reusable && !shut_down_ && spare_handles_.size() < max_spare_handles) {
+        curl_easy_reset(h);
+        spare_handles_.push_back(h); // capacity reserved in the constructor: no throw
+        return;
+    }
+    curl_easy_cleanup(h);
 }
 
 void engine_impl::shutdown() {

@@ -6,7 +6,9 @@
 // failure (partial body, headers) and libcurl's detailed error text.
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <exception>
 #include <optional>
 #include <string>
@@ -17,11 +19,44 @@
 namespace curlasio {
 
 /// Response header fields in arrival order, repeats kept, looked up without
-/// regard to case.
+/// regard to case. Every field's bytes live in one buffer (two allocations
+/// per response, not two per field); the string_views it hands out stay
+/// valid until the list is modified.
 class header_list {
 public:
-    using value_type = std::pair<std::string, std::string>;
-    using const_iterator = std::vector<value_type>::const_iterator;
+    /// A field as (name, value), viewing the list's storage.
+    using value_type = std::pair<std::string_view, std::string_view>;
+
+    class const_iterator {
+    public:
+        using iterator_category = std::forward_iterator_tag;
+        using value_type = header_list::value_type;
+        using difference_type = std::ptrdiff_t;
+        using reference = value_type;
+        using pointer = void;
+
+        const_iterator() = default;
+        value_type operator*() const noexcept { return list_->field(index_); }
+        const_iterator& operator++() noexcept {
+            ++index_;
+            return *this;
+        }
+        const_iterator operator++(int) noexcept {
+            const_iterator old = *this;
+            ++index_;
+            return old;
+        }
+        friend bool operator==(const const_iterator& a, const const_iterator& b) noexcept {
+            return a.index_ == b.index_;
+        }
+
+    private:
+        friend class header_list;
+        const_iterator(const header_list* list, std::size_t index) noexcept
+            : list_(list), index_(index) {}
+        const header_list* list_ = nullptr;
+        std::size_t index_ = 0;
+    };
 
     /// The first value of `name`, or nullopt.
     std::optional<std::string_view> find(std::string_view name) const noexcept;
@@ -29,22 +64,33 @@ public:
     std::vector<std::string_view> find_all(std::string_view name) const;
     bool contains(std::string_view name) const noexcept { return find(name).has_value(); }
 
-    void add(std::string name, std::string value) {
-        fields_.emplace_back(std::move(name), std::move(value));
-    }
+    void add(std::string_view name, std::string_view value);
     /// Appends " more" to the last field's value (obsolete line folding).
-    void extend_last(std::string_view more) {
-        if (!fields_.empty())
-            fields_.back().second.append(" ").append(more);
+    void extend_last(std::string_view more);
+    void clear() noexcept {
+        bytes_.clear();
+        fields_.clear();
     }
-    void clear() noexcept { fields_.clear(); }
     std::size_t size() const noexcept { return fields_.size(); }
     bool empty() const noexcept { return fields_.empty(); }
-    const_iterator begin() const noexcept { return fields_.begin(); }
-    const_iterator end() const noexcept { return fields_.end(); }
+    const_iterator begin() const noexcept { return {this, 0}; }
+    const_iterator end() const noexcept { return {this, fields_.size()}; }
 
 private:
-    std::vector<value_type> fields_;
+    // Offsets into bytes_: name then value, back to back.
+    struct entry {
+        std::uint32_t name_at;
+        std::uint32_t name_size;
+        std::uint32_t value_size;
+    };
+    value_type field(std::size_t i) const noexcept {
+        const entry& f = fields_[i];
+        std::string_view all(bytes_);
+        return {all.substr(f.name_at, f.name_size), all.substr(f.name_at + f.name_size, f.value_size)};
+    }
+
+    std::string bytes_;
+    std::vector<entry> fields_;
 };
 
 /// Durations from the start of the transfer (libcurl's CURLINFO_*_TIME_T),

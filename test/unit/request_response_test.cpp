@@ -266,7 +266,7 @@ BOOST_AUTO_TEST_CASE(iteration_size_clear) {
     BOOST_TEST(!h.empty());
     std::vector<std::string> names;
     for (const auto& [name, value] : h)
-        names.push_back(name);
+        names.emplace_back(name);
     const std::vector<std::string> expected{"Content-Type", "Set-Cookie", "x-empty",
                                             "set-cookie", "SET-COOKIE", "X-Odd{"};
     BOOST_TEST(names == expected, boost::test_tools::per_element()); // names kept as received

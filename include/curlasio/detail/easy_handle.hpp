@@ -1,7 +1,9 @@
 #ifndef CURLASIO_DETAIL_EASY_HANDLE_HPP
 #define CURLASIO_DETAIL_EASY_HANDLE_HPP
 
-// RAII CURL*: applies a request's options and collects the response.
+// Owns one transfer's CURL* while it runs: applies the request's options and
+// collects the response. The handle comes from the engine (fresh, or reused
+// after curl_easy_reset) and goes back to it when the transfer ends.
 
 #include <curlasio/error.hpp>
 #include <curlasio/request.hpp>
@@ -12,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <utility>
 
 namespace curlasio::detail {
 
@@ -24,9 +27,19 @@ public:
 
     CURL* native() const noexcept { return handle_; }
 
-    /// Validates the request and sets every option on the handle. On failure
-    /// nothing may be added to a multi handle.
-    error_code prepare();
+    /// Takes `h` (a handle in its default state, or null for out of memory),
+    /// validates the request and sets every option on it. On failure nothing
+    /// may be added to a multi handle.
+    error_code prepare(CURL* h);
+
+    /// Gives the handle up. `reusable`: no option was set through the
+    /// request's escape hatch, so curl_easy_reset returns it to a clean
+    /// state (it keeps cookies and shares, which only the escape hatch
+    /// turns on).
+    CURL* release(bool& reusable) noexcept {
+        reusable = request_.curl_options.empty();
+        return std::exchange(handle_, nullptr);
+    }
 
     /// The error for libcurl's result, refined by what the callbacks saw
     /// (size cap hit, allocation failure).

@@ -85,6 +85,8 @@ private:
     void abort_all(error_code ec);
     void shutdown();
     void finish(transfer* t, error_code ec, CURLcode result);
+    CURL* take_handle() noexcept;
+    void recycle(transfer* t) noexcept;
 
     void socket_action(curl_socket_t fd, int events);
     void drain_messages();
@@ -110,6 +112,10 @@ private:
     std::optional<boost::asio::steady_timer> timer_;
     std::vector<std::unique_ptr<descriptor>> descriptors_; // indexed by fd
     std::unordered_map<std::uint64_t, transfer*> transfers_;
+    // Easy handles of finished transfers, reset for the next ones: creating
+    // and destroying one costs libcurl about as much as a small transfer.
+    std::vector<CURL*> spare_handles_;
+    static constexpr std::size_t max_spare_handles = 128;
     std::atomic<std::uint64_t> next_id_{1};
     engine_registry* registry_ = nullptr; // null once the context shut down
     std::atomic<bool> context_gone_{false};
