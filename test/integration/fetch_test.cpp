@@ -268,4 +268,37 @@ BOOST_AUTO_TEST_CASE(connections_are_reused) {
     BOOST_TEST(server.connections_accepted() == 1u);
 }
 
+// The engine reuses easy handles: nothing of one request may reach the next.
+BOOST_AUTO_TEST_CASE(reused_handles_carry_nothing_over) {
+    int consumed = 0;
+    request first(server.url("/echo"), "PUT");
+    first.body = "first body";
+    first.add_header("X-First", "1");
+    first.user_agent = "first-agent";
+    first.timeout = std::chrono::milliseconds(100);
+    first.max_response_size = 5;
+    first.on_body = [&](std::string_view) { ++consumed; };
+    auto a = fetch_sync(io, eng, first);
+    BOOST_TEST(a.ec == make_error_code(errc::response_too_large));
+
+    auto b = fetch_sync(io, eng, request(server.url("/echo")));
+    BOOST_TEST(!b.ec);
+    BOOST_TEST(consumed == 0);
+    BOOST_TEST(b.res.headers.find("X-Method").value_or("") == "GET");
+    BOOST_TEST(b.res.headers.find("X-Body-Size").value_or("") == "0");
+    BOOST_TEST(!b.res.headers.contains("X-Echo-X-First"));
+    BOOST_TEST(b.res.headers.find("X-Echo-User-Agent").value_or("") == "curlasio/0.1");
+
+    // A request that turned the cookie engine on through the escape hatch
+    // leaves its cookies in its handle: that handle is not reused.
+    for (int i = 0; i < 3; ++i) {
+        request cookies(server.url("/cookie"));
+        cookies.set_option(CURLOPT_COOKIEFILE, "");
+        BOOST_TEST(!fetch_sync(io, eng, cookies).ec);
+        auto next = fetch_sync(io, eng, request(server.url("/echo")));
+        BOOST_TEST(!next.ec);
+        BOOST_TEST(!next.res.headers.contains("X-Echo-Cookie"));
+    }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
