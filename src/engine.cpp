@@ -222,17 +222,14 @@ void engine_impl::abort_all(error_code ec) {
 
 void engine_impl::finish(transfer* t, error_code ec, CURLcode result) {
     transfers_.erase(t->id);
-    if (transfers_.empty() && watchdog_armed_) {
-        // Nothing to watch; a pending wait would also keep run() from returning.
-        watchdog_->cancel();
-        watchdog_armed_ = false;
-    }
     curl_multi_remove_handle(multi_, t->easy.native());
     response r = t->easy.take_response(result);
     recycle(t);
     if (ec == asio::error::operation_aborted)
         r.error_message = "operation aborted";
     t->complete(ec, std::move(r));
+    if (transfers_.empty() && watchdog_armed_)
+        stop_watchdog_when_idle(2); // posted after the handler, which may start the next fetch
 }
 
 CURL* engine_impl::take_handle() noexcept {
@@ -403,6 +400,22 @@ void engine_impl::start_watchdog() {
         self->watchdog_tick();
         if (!self->transfers_.empty())
             self->start_watchdog();
+    });
+}
+
+// Nothing to watch, and a pending wait would keep run() from returning: the
+// watchdog stops once the engine has stayed idle for `turns` turns of the
+// executor. A completion handler that starts the next fetch (the usual loop)
+// keeps it armed, where a cancel and re-arm per fetch would cost a
+// timerfd_settime each.
+void engine_impl::stop_watchdog_when_idle(int turns) {
+    asio::post(executor_, [self = shared_from_this(), turns] {
+        if (!self->transfers_.empty() || !self->watchdog_armed_)
+            return;
+        if (turns > 1)
+            return self->stop_watchdog_when_idle(turns - 1);
+        self->watchdog_->cancel();
+        self->watchdog_armed_ = false;
     });
 }
 

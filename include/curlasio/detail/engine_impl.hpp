@@ -95,6 +95,7 @@ private:
     void on_wait(int fd, wait_kind kind, std::uint64_t generation, const error_code& ec);
     void apply_timer(const timer_decision& d);
     void start_watchdog();
+    void stop_watchdog_when_idle(int turns);
     void watchdog_tick();
     bool any_wait_armed() const;
 
