@@ -84,6 +84,20 @@ std::string encode(const std::string& url) {
 
 BOOST_FIXTURE_TEST_SUITE(faults, fixture)
 
+BOOST_AUTO_TEST_CASE(refused_and_unresolvable_leave_no_descriptor_behind) {
+    // The threaded resolver's socketpair and the refused socket both come
+    // and go; a refusal on loopback is immediate, not a connect timeout.
+    for (int i = 0; i < 20; ++i) {
+        const auto start = steady::now();
+        auto refused = fetch_sync(io, eng, request("http://127.0.0.1:1/"));
+        BOOST_TEST(refused.ec == make_error_code(CURLE_COULDNT_CONNECT));
+        BOOST_TEST(ms_between(start, steady::now()) < 5000);
+        auto unresolvable = fetch_sync(io, eng, request("http://no-such-host.invalid/"));
+        BOOST_TEST(unresolvable.ec == make_error_code(CURLE_COULDNT_RESOLVE_HOST));
+    }
+    check_recovered();
+}
+
 BOOST_AUTO_TEST_CASE(reset_mid_body_reports_the_partial_count_and_drops_the_connection) {
     const auto accepted = server.connections_accepted();
     auto out = fetch_sync(io, eng, request(server.url("/reset-body/1000")));
