@@ -220,20 +220,30 @@ std::size_t easy_handle::on_header(char* data, std::size_t size, std::size_t n, 
 }
 
 void easy_handle::header_line(std::string_view line) {
-    if (line.substr(0, 5) == "HTTP/") {
-        // A new response begins (1xx, or the next hop of a redirect): keep
-        // only the headers of the last one.
-        header_bytes_ = 0;
-        response_.headers.clear();
-        response_.reason.clear();
-        std::string_view rest = line.substr(line.find(' ') == std::string_view::npos ? line.size() : line.find(' ') + 1);
-        std::string_view code = rest.substr(0, rest.find(' '));
-        response_.status = 0;
-        for (char c : code)
-            if (c >= '0' && c <= '9')
-                response_.status = response_.status * 10 + (c - '0');
-        if (auto sp = rest.find(' '); sp != std::string_view::npos)
-            response_.reason = std::string(trim(rest.substr(sp + 1)));
+    // libcurl hands over each response head line by line, status line first
+    // and an empty line last; a 1xx or a followed redirect then starts the
+    // next head. Only the first line of a head is a status line: a field that
+    // merely starts with "HTTP/" must not restart the head.
+    if (at_status_line_) {
+        at_status_line_ = false;
+        if (line.substr(0, 5) == "HTTP/") {
+            // Keep only the headers of the last response.
+            header_bytes_ = 0;
+            response_.headers.clear();
+            response_.reason.clear();
+            response_.status = 0;
+            const auto sp = line.find(' ');
+            std::string_view rest = sp == std::string_view::npos ? std::string_view{} : line.substr(sp + 1);
+            // Three digits at most (RFC 9110); libcurl has validated them.
+            for (std::size_t i = 0; i < rest.size() && i < 3 && rest[i] >= '0' && rest[i] <= '9'; ++i)
+                response_.status = response_.status * 10 + (rest[i] - '0');
+            if (auto sp2 = rest.find(' '); sp2 != std::string_view::npos)
+                response_.reason = std::string(trim(rest.substr(sp2 + 1)));
+            return;
+        }
+    }
+    if (line == "\r\n" || line == "\n") {
+        at_status_line_ = true; // end of this head
         return;
     }
     std::string_view content = trim(line);

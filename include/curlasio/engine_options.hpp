@@ -35,11 +35,14 @@ struct engine_options {
     /// received by any transfer, that make it count as busy.
     std::uint32_t busy_wakeup_limit = 10000;
 
-    /// How the engine makes a socket for libcurl; empty: socket(2). Return a
-    /// descriptor the engine may wait on and close, or CURL_SOCKET_BAD. A
-    /// socket returned already connected (a socketpair, a pre-opened tunnel)
-    /// also needs CURLOPT_SOCKOPTFUNCTION to answer CURL_SOCKOPT_ALREADY_CONNECTED.
-    /// Called on the engine's executor; exceptions are treated as failure.
+    /// How the engine makes a socket for libcurl (to set socket options, mark
+    /// or count sockets, or hand out AF_UNIX sockets in tests); empty:
+    /// socket(2) with the family and type libcurl asks for. Return a
+    /// descriptor the engine may wait on and close, or CURL_SOCKET_BAD to fail
+    /// the connection attempt. libcurl connect()s the socket itself: libcurl
+    /// 7.88 ignores CURL_SOCKOPT_ALREADY_CONNECTED (curl issue #10626, fixed in
+    /// 8.0.0), so a pre-connected socket does not work there. Called on the
+    /// engine's executor; an exception counts as CURL_SOCKET_BAD.
     std::function<curl_socket_t(curlsocktype purpose, const curl_sockaddr& address)> open_socket;
 };
 

@@ -120,6 +120,20 @@ BOOST_AUTO_TEST_CASE(connection_closed_without_a_response) {
     check_recovered();
 }
 
+// Found by the transfer fuzzer: a field that starts with "HTTP/" is not a
+// status line, and must neither restart the head nor overflow the status.
+BOOST_AUTO_TEST_CASE(a_field_looking_like_a_status_line_is_a_field) {
+    const std::string raw = "HTTP/1.1 200 OK\r\nX-A: 1\r\nHTTP/1.1 99999999999: x\r\n"
+                            "Content-Length: 5\r\n\r\nhello";
+    auto out = fetch_sync(io, eng, request(server.url("/raw?bytes=" + encode(raw))));
+    BOOST_TEST(!out.ec, out.ec.message() << ": " << out.res.error_message);
+    BOOST_TEST(out.res.status == 200);
+    BOOST_TEST(out.res.reason == "OK");
+    BOOST_TEST(out.res.headers.find("X-A").value_or("") == "1");
+    BOOST_TEST(out.res.headers.find("Content-Length").value_or("") == "5");
+    BOOST_TEST(out.res.body == "hello");
+}
+
 BOOST_AUTO_TEST_CASE(stall_after_a_few_bytes_ends_within_the_low_speed_window) {
     request req(server.url("/stall"));
     req.low_speed_limit = 100;

@@ -620,6 +620,16 @@ private:
 
     if (path == "/close-early") co_return false;  // the session's end closes it
 
+    if (path == "/raw") {
+      const auto bytes = query_param(query, "bytes");
+      if (!bytes) {
+        auto res = bad_request();
+        co_return co_await send(req, res);
+      }
+      co_await write_raw(asio::buffer(*bytes));
+      co_return false;  // then close: the bytes are the whole response
+    }
+
     if (path == "/slowloris") {
       const std::string status = "HTTP/1.1 200 OK\r\n";
       if (!co_await write_raw(asio::buffer(status))) co_return false;

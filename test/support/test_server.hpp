@@ -39,6 +39,7 @@ struct server_options {
 //   /reset-body/<n>          Content-Length 2n, n pattern bytes, 100 ms, then RST
 //                            (SO_LINGER 0); n <= 53248
 //   /close-early             closes the connection without a response
+//   /raw?bytes=<enc>         writes the percent-decoded bytes as they are, then closes
 //   /slowloris               a status line, then one header line every 500 ms, forever
 //   /endless-headers         a status line, then header lines as fast as they go, forever
 //   /chunked-forever         chunked pattern bytes, forever

@@ -67,6 +67,7 @@ private:
     std::uint64_t body_bytes_ = 0;   // delivered, for max_response_size
     std::size_t header_bytes_ = 0;   // of the current response head
     std::exception_ptr exception_;   // thrown by a user callback
+    bool at_status_line_ = true;     // the next header line starts a response head
     bool too_large_ = false;
     bool headers_too_large_ = false;
     bool out_of_memory_ = false;
