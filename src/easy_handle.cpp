@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <new>
+#include <stdexcept>
 
 namespace curlasio::detail {
 namespace {
@@ -212,7 +213,10 @@ std::size_t easy_handle::on_header(char* data, std::size_t size, std::size_t n, 
             self->headers_too_large_ = true;
             return 0; // CURLE_WRITE_ERROR
         }
-    } catch (const std::bad_alloc&) {
+    } catch (const std::length_error&) {
+        self->headers_too_large_ = true; // over 4 GiB, with no cap set
+        return 0;
+    } catch (...) {
         self->out_of_memory_ = true;
         return 0;
     }

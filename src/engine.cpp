@@ -136,12 +136,14 @@ void engine_impl::release_everything() noexcept {
     for (CURL* h : spare_handles_)
         curl_easy_cleanup(h);
     spare_handles_.clear();
+    if (watchdog_) {
+        watchdog_->cancel(); // its pending wait would keep the state (and run()) alive
+        watchdog_armed_ = false;
+    }
     try {
         for (int fd : table_.held_fds())
             execute(fd, table_.on_close(fd));
         apply_timer(schedule_.reset());
-        if (watchdog_)
-            watchdog_->cancel(); // its pending wait would keep the state (and run()) alive
     } catch (...) {
         // only allocation in held_fds(); the descriptors then close with us
     }
@@ -397,7 +399,11 @@ void engine_impl::start_watchdog() {
         self->watchdog_armed_ = false;
         if (self->shut_down_)
             return;
-        self->watchdog_tick();
+        try {
+            self->watchdog_tick();
+        } catch (...) {
+            // out of memory listing fds: look again next time
+        }
         if (!self->transfers_.empty())
             self->start_watchdog();
     });

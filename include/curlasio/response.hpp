@@ -8,8 +8,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <iterator>
 #include <exception>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
