@@ -42,20 +42,24 @@ std::chrono::microseconds info_time(CURL* h, CURLINFO what) noexcept {
 
 } // namespace
 
-easy_handle::easy_handle(request req) : request_(std::move(req)) {}
-
 easy_handle::~easy_handle() {
     if (handle_)
         curl_easy_cleanup(handle_);
     curl_slist_free_all(header_list_);
 }
 
-error_code easy_handle::prepare(CURL* fresh) {
+error_code easy_handle::prepare(CURL* fresh, request&& req) {
     handle_ = fresh;
     if (!handle_)
         return errc::out_of_resources;
-    if (!request_.is_well_formed())
+    if (!req.is_well_formed())
         return errc::invalid_request;
+    request_body_ = std::move(req.body);
+    options_ = std::move(req.curl_options);
+    on_body_ = std::move(req.on_body);
+    on_progress_ = std::move(req.on_progress);
+    max_response_size_ = req.max_response_size;
+    max_header_size_ = req.max_header_size;
 
     CURL* h = handle_;
     CURLcode rc = CURLE_OK;
@@ -68,17 +72,17 @@ error_code easy_handle::prepare(CURL* fresh) {
 
     set(CURLOPT_NOSIGNAL, 1L);
     set(CURLOPT_ERRORBUFFER, error_buffer_);
-    set(CURLOPT_URL, request_.url.c_str());
+    set(CURLOPT_URL, req.url.c_str());
     set(CURLOPT_PROTOCOLS_STR, "http,https");
     set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 
-    const std::string& m = request_.method;
-    const bool carries_body = !request_.body.empty() || m == "POST" || m == "PUT" || m == "PATCH";
+    const std::string& m = req.method;
+    const bool carries_body = !request_body_.empty() || m == "POST" || m == "PUT" || m == "PATCH";
     if (m == "HEAD") {
         set(CURLOPT_NOBODY, 1L);
     } else if (carries_body) {
-        set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request_.body.size()));
-        set(CURLOPT_POSTFIELDS, request_.body.data());
+        set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request_body_.size()));
+        set(CURLOPT_POSTFIELDS, request_body_.data());
         if (m != "POST")
             set(CURLOPT_CUSTOMREQUEST, m.c_str());
     } else if (m != "GET") {
@@ -86,7 +90,7 @@ error_code easy_handle::prepare(CURL* fresh) {
     }
 
     bool has_expect = false;
-    for (const auto& [name, value] : request_.headers) {
+    for (const auto& [name, value] : req.headers) {
         has_expect = has_expect || iequals(name, "Expect");
         // "Name;" is libcurl's spelling of a header with an empty value.
         std::string line = value.empty() ? name + ";" : name + ": " + value;
@@ -106,35 +110,35 @@ error_code easy_handle::prepare(CURL* fresh) {
     if (header_list_)
         set(CURLOPT_HTTPHEADER, header_list_);
 
-    set(CURLOPT_TIMEOUT_MS, static_cast<long>(request_.timeout.count()));
-    set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(request_.connect_timeout.count()));
-    set(CURLOPT_FOLLOWLOCATION, request_.follow_redirects ? 1L : 0L);
-    set(CURLOPT_MAXREDIRS, request_.max_redirects);
-    set(CURLOPT_SSL_VERIFYPEER, request_.verify_peer ? 1L : 0L);
-    set(CURLOPT_SSL_VERIFYHOST, request_.verify_host ? 2L : 0L);
-    if (!request_.ca_file.empty())
-        set(CURLOPT_CAINFO, request_.ca_file.c_str());
-    set(CURLOPT_HTTP_VERSION, curl_http_version(request_.version));
-    if (request_.decompress)
+    set(CURLOPT_TIMEOUT_MS, static_cast<long>(req.timeout.count()));
+    set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(req.connect_timeout.count()));
+    set(CURLOPT_FOLLOWLOCATION, req.follow_redirects ? 1L : 0L);
+    set(CURLOPT_MAXREDIRS, req.max_redirects);
+    set(CURLOPT_SSL_VERIFYPEER, req.verify_peer ? 1L : 0L);
+    set(CURLOPT_SSL_VERIFYHOST, req.verify_host ? 2L : 0L);
+    if (!req.ca_file.empty())
+        set(CURLOPT_CAINFO, req.ca_file.c_str());
+    set(CURLOPT_HTTP_VERSION, curl_http_version(req.version));
+    if (req.decompress)
         set(CURLOPT_ACCEPT_ENCODING, "");
-    if (!request_.user_agent.empty())
-        set(CURLOPT_USERAGENT, request_.user_agent.c_str());
+    if (!req.user_agent.empty())
+        set(CURLOPT_USERAGENT, req.user_agent.c_str());
     // No proxy: an empty CURLOPT_PROXY, which also keeps libcurl from reading
-    // http_proxy and friends. An empty request_.proxy leaves CURLOPT_PROXY
+    // http_proxy and friends. An empty req.proxy leaves CURLOPT_PROXY
     // unset, which is what lets libcurl read them.
-    if (!request_.proxy)
+    if (!req.proxy)
         set(CURLOPT_PROXY, "");
-    else if (!request_.proxy->empty())
-        set(CURLOPT_PROXY, request_.proxy->c_str());
-    if (request_.low_speed_limit > 0) {
-        set(CURLOPT_LOW_SPEED_LIMIT, request_.low_speed_limit);
-        set(CURLOPT_LOW_SPEED_TIME, static_cast<long>(request_.low_speed_time.count()));
+    else if (!req.proxy->empty())
+        set(CURLOPT_PROXY, req.proxy->c_str());
+    if (req.low_speed_limit > 0) {
+        set(CURLOPT_LOW_SPEED_LIMIT, req.low_speed_limit);
+        set(CURLOPT_LOW_SPEED_TIME, static_cast<long>(req.low_speed_time.count()));
     }
-    if (request_.max_response_size > 0)
-        set(CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(request_.max_response_size));
-    if (request_.max_connection_lifetime.count() > 0)
-        set(CURLOPT_MAXLIFETIME_CONN, static_cast<long>(request_.max_connection_lifetime.count()));
-    if (request_.on_progress) {
+    if (req.max_response_size > 0)
+        set(CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(req.max_response_size));
+    if (req.max_connection_lifetime.count() > 0)
+        set(CURLOPT_MAXLIFETIME_CONN, static_cast<long>(req.max_connection_lifetime.count()));
+    if (on_progress_) {
         set(CURLOPT_NOPROGRESS, 0L);
         set(CURLOPT_XFERINFOFUNCTION, &easy_handle::on_xferinfo);
         set(CURLOPT_XFERINFODATA, this);
@@ -147,7 +151,7 @@ error_code easy_handle::prepare(CURL* fresh) {
     if (rc != CURLE_OK)
         return make_error_code(rc);
 
-    for (const auto& setter : request_.curl_options) {
+    for (const auto& setter : options_) {
         try {
             if (CURLcode c = setter(h); c != CURLE_OK)
                 return make_error_code(c);
@@ -161,7 +165,7 @@ error_code easy_handle::prepare(CURL* fresh) {
 std::size_t easy_handle::on_body(char* data, std::size_t size, std::size_t n, void* p) noexcept {
     auto* self = static_cast<easy_handle*>(p);
     const std::size_t len = size * n;
-    const std::size_t cap = self->request_.max_response_size;
+    const std::size_t cap = self->max_response_size_;
     if (cap && self->body_bytes_ + len > cap) {
         self->too_large_ = true;
         return 0; // makes libcurl fail with CURLE_WRITE_ERROR
@@ -170,14 +174,14 @@ std::size_t easy_handle::on_body(char* data, std::size_t size, std::size_t n, vo
     if (self->activity_)
         *self->activity_ += len;
     try {
-        if (self->request_.on_body)
-            self->request_.on_body(std::string_view(data, len));
+        if (self->on_body_)
+            self->on_body_(std::string_view(data, len));
         else
-            self->response_.body.append(data, len);
+            self->body_.append(data, len);
     } catch (...) {
         // Storing the body can only run out of memory; the user's consumer
         // may throw anything.
-        if (self->request_.on_body)
+        if (self->on_body_)
             self->exception_ = std::current_exception();
         else
             self->out_of_memory_ = true;
@@ -190,7 +194,7 @@ int easy_handle::on_xferinfo(void* p, curl_off_t dltotal, curl_off_t dlnow, curl
                              curl_off_t ulnow) noexcept {
     auto* self = static_cast<easy_handle*>(p);
     try {
-        self->request_.on_progress(transfer_progress{
+        self->on_progress_(transfer_progress{
             static_cast<std::uint64_t>(dltotal), static_cast<std::uint64_t>(dlnow),
             static_cast<std::uint64_t>(ultotal), static_cast<std::uint64_t>(ulnow)});
     } catch (...) {
@@ -208,7 +212,7 @@ std::size_t easy_handle::on_header(char* data, std::size_t size, std::size_t n, 
     try {
         self->header_line(std::string_view(data, len));
         self->header_bytes_ += len;
-        const std::size_t cap = self->request_.max_header_size;
+        const std::size_t cap = self->max_header_size_;
         if (cap && self->header_bytes_ > cap) {
             self->headers_too_large_ = true;
             return 0; // CURLE_WRITE_ERROR
@@ -233,16 +237,16 @@ void easy_handle::header_line(std::string_view line) {
         if (line.substr(0, 5) == "HTTP/") {
             // Keep only the headers of the last response.
             header_bytes_ = 0;
-            response_.headers.clear();
-            response_.reason.clear();
-            response_.status = 0;
+            headers_.clear();
+            reason_.clear();
+            status_ = 0;
             const auto sp = line.find(' ');
             std::string_view rest = sp == std::string_view::npos ? std::string_view{} : line.substr(sp + 1);
             // Three digits at most (RFC 9110); libcurl has validated them.
             for (std::size_t i = 0; i < rest.size() && i < 3 && rest[i] >= '0' && rest[i] <= '9'; ++i)
-                response_.status = response_.status * 10 + (rest[i] - '0');
+                status_ = status_ * 10 + (rest[i] - '0');
             if (auto sp2 = rest.find(' '); sp2 != std::string_view::npos)
-                response_.reason = std::string(trim(rest.substr(sp2 + 1)));
+                reason_ = std::string(trim(rest.substr(sp2 + 1)));
             return;
         }
     }
@@ -253,15 +257,15 @@ void easy_handle::header_line(std::string_view line) {
     std::string_view content = trim(line);
     if (content.empty())
         return;
-    if ((line.front() == ' ' || line.front() == '\t') && !response_.headers.empty()) {
+    if ((line.front() == ' ' || line.front() == '\t') && !headers_.empty()) {
         // obsolete line folding continues the previous field's value
-        response_.headers.extend_last(content);
+        headers_.extend_last(content);
         return;
     }
     auto colon = content.find(':');
     if (colon == std::string_view::npos)
         return;
-    response_.headers.add(trim(content.substr(0, colon)), trim(content.substr(colon + 1)));
+    headers_.add(trim(content.substr(0, colon)), trim(content.substr(colon + 1)));
 }
 
 error_code easy_handle::result_error(CURLcode result) const noexcept {
@@ -280,7 +284,11 @@ error_code easy_handle::result_error(CURLcode result) const noexcept {
 
 response easy_handle::take_response(CURLcode result) {
     CURL* h = handle_;
-    response& r = response_;
+    response r;
+    r.status = status_;
+    r.reason = std::move(reason_);
+    r.headers = std::move(headers_);
+    r.body = std::move(body_);
     if (h) {
         long code = 0;
         if (curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK && code)
@@ -330,7 +338,7 @@ response easy_handle::take_response(CURLcode result) {
         else
             r.error_message = result_error(result).message();
     }
-    return std::move(r);
+    return r;
 }
 
 } // namespace curlasio::detail

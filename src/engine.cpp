@@ -151,9 +151,9 @@ void engine_impl::release_everything() noexcept {
 
 // ---- entry points from any thread --------------------------------------------
 
-void engine_impl::submit(transfer_ptr t) {
-    asio::post(executor_, [self = shared_from_this(), t = std::move(t)]() mutable {
-        self->start(std::move(t));
+void engine_impl::submit(transfer_ptr t, request req) {
+    asio::post(executor_, [self = shared_from_this(), t = std::move(t), req = std::move(req)]() mutable {
+        self->start(std::move(t), std::move(req));
     });
 }
 
@@ -173,11 +173,11 @@ void engine_impl::shutdown_async() {
 
 // ---- transfers ----------------------------------------------------------------
 
-void engine_impl::start(transfer_ptr owned) {
+void engine_impl::start(transfer_ptr owned, request req) {
     transfer* t = owned.release(); // from here on, complete() frees it
     if (shut_down_)
         return t->complete(asio::error::operation_aborted, response{});
-    if (error_code ec = t->easy.prepare(take_handle())) {
+    if (error_code ec = t->easy.prepare(take_handle(), std::move(req))) {
         response r;
         r.error_message = ec.message();
         return t->complete(ec, std::move(r));

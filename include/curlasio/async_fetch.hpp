@@ -36,11 +36,11 @@ public:
         boost::asio::associated_allocator_t<Handler, std::allocator<void>>>::
         template rebind_alloc<fetch_op>;
 
-    static fetch_op* create(Handler&& handler, request req, engine_impl& eng) {
+    static fetch_op* create(Handler&& handler, engine_impl& eng) {
         allocator_type alloc(boost::asio::get_associated_allocator(handler, std::allocator<void>()));
         fetch_op* p = std::allocator_traits<allocator_type>::allocate(alloc, 1);
         try {
-            return ::new (static_cast<void*>(p)) fetch_op(std::move(handler), std::move(req), eng);
+            return ::new (static_cast<void*>(p)) fetch_op(std::move(handler), eng);
         } catch (...) {
             std::allocator_traits<allocator_type>::deallocate(alloc, p, 1);
             throw;
@@ -65,8 +65,8 @@ public:
     void destroy() noexcept override { free_self(); }
 
 private:
-    fetch_op(Handler&& handler, request req, engine_impl& eng)
-        : transfer(std::move(req), eng.next_id()),
+    fetch_op(Handler&& handler, engine_impl& eng)
+        : transfer(eng.next_id()),
           handler_(std::move(handler)),
           work_(boost::asio::get_associated_executor(handler_, eng.executor())) {}
 
@@ -111,13 +111,15 @@ public:
         using op_type = detail::fetch_op<std::decay_t<Handler>>;
         auto slot = boost::asio::get_associated_cancellation_slot(handler);
         std::decay_t<Handler> h(std::forward<Handler>(handler));
-        op_type* op = op_type::create(std::move(h), std::move(req), *engine_);
+        op_type* op = op_type::create(std::move(h), *engine_);
         // Connect before submitting: once submitted the op may complete (and
         // be freed) on another thread at any moment.
         if (slot.is_connected())
             slot.template emplace<detail::fetch_cancellation>(
                 detail::fetch_cancellation{engine_, op->id});
-        engine_->submit(detail::transfer_ptr(op));
+        // The request travels with the posted start, not in the operation
+        // state: only what libcurl still needs is kept for the transfer.
+        engine_->submit(detail::transfer_ptr(op), std::move(req));
     }
 
 private:

@@ -14,13 +14,17 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <functional>
+#include <string>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 namespace curlasio::detail {
 
 class easy_handle {
 public:
-    explicit easy_handle(request req);
+    easy_handle() = default;
     ~easy_handle();
     easy_handle(const easy_handle&) = delete;
     easy_handle& operator=(const easy_handle&) = delete;
@@ -28,16 +32,18 @@ public:
     CURL* native() const noexcept { return handle_; }
 
     /// Takes `h` (a handle in its default state, or null for out of memory),
-    /// validates the request and sets every option on it. On failure nothing
-    /// may be added to a multi handle.
-    error_code prepare(CURL* h);
+    /// validates `req` and sets every option on it. Keeps only what libcurl
+    /// reads later (the body, the escape-hatch setters), the callbacks and the
+    /// caps; the rest of the request is libcurl's copy from then on. On
+    /// failure nothing may be added to a multi handle.
+    error_code prepare(CURL* h, request&& req);
 
     /// Gives the handle up. `reusable`: no option was set through the
     /// request's escape hatch, so curl_easy_reset returns it to a clean
     /// state (it keeps cookies and shares, which only the escape hatch
     /// turns on).
     CURL* release(bool& reusable) noexcept {
-        reusable = request_.curl_options.empty();
+        reusable = options_.empty();
         return std::exchange(handle_, nullptr);
     }
 
@@ -61,8 +67,19 @@ private:
 
     CURL* handle_ = nullptr;
     curl_slist* header_list_ = nullptr;
-    request request_;
-    response response_;
+    // What outlives prepare(): memory per transfer in flight matters when
+    // thousands are.
+    std::string request_body_;                   // CURLOPT_POSTFIELDS points into it
+    std::vector<request::curl_setter> options_;  // they may own what libcurl points to
+    std::function<void(std::string_view)> on_body_;
+    std::function<void(const transfer_progress&)> on_progress_;
+    std::size_t max_response_size_ = 0;
+    std::size_t max_header_size_ = 0;
+    // The response being received; the rest is read from libcurl at the end.
+    int status_ = 0;
+    std::string reason_;
+    header_list headers_;
+    std::string body_;
     std::uint64_t* activity_ = nullptr;
     std::uint64_t body_bytes_ = 0;   // delivered, for max_response_size
     std::size_t header_bytes_ = 0;   // of the current response head

@@ -42,8 +42,9 @@ public:
     const executor_type& executor() const noexcept { return executor_; }
     std::uint64_t next_id() noexcept { return next_id_.fetch_add(1, std::memory_order_relaxed); }
 
-    /// From any thread: hands `t` to the engine (posted to its executor).
-    void submit(transfer_ptr t);
+    /// From any thread: hands `t` and what it must fetch to the engine
+    /// (posted to its executor).
+    void submit(transfer_ptr t, request req);
     /// From any thread: aborts transfer `id` if it is still running.
     void cancel_async(std::uint64_t id);
     /// From any thread: aborts every running transfer; the engine stays usable.
@@ -78,7 +79,7 @@ public:
 private:
     using descriptor = boost::asio::posix::stream_descriptor;
 
-    void start(transfer_ptr t);
+    void start(transfer_ptr t, request req);
     void drop_transfers() noexcept;
     void release_everything() noexcept;
     void cancel(std::uint64_t id);

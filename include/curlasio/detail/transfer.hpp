@@ -17,7 +17,7 @@ namespace curlasio::detail {
 
 class transfer {
 public:
-    transfer(request req, std::uint64_t id) : easy(std::move(req)), id(id) {}
+    explicit transfer(std::uint64_t id) : id(id) {}
     transfer(const transfer&) = delete;
     transfer& operator=(const transfer&) = delete;
 
