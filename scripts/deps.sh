@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Installs, with apt-get, the Debian 12 packages a build needs (and, given
-# "test", what the tests need). Installs only what is missing, so it is cheap
-# and safe to run again.
+# "test", what the tests need; given "fuzz", clang and libFuzzer). Installs only
+# what is missing, so it is cheap and safe to run again.
 set -euo pipefail
 
 packages=(g++ cmake make pkg-config libboost1.81-dev libboost-test1.81-dev
           libboost-context1.81-dev libboost-coroutine1.81-dev
           libcurl4-openssl-dev libssl-dev zlib1g-dev)
-if [[ "${1:-}" == test ]]; then
-    packages+=(curl)
-fi
+case "${1:-}" in
+    test) packages+=(curl) ;;
+    fuzz) packages+=(clang-14 libclang-rt-14-dev) ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

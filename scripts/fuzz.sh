@@ -11,19 +11,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-30}
 [[ "$seconds" =~ ^[0-9]+$ && "$seconds" -gt 0 ]] || { echo "usage: $0 [seconds per target]" >&2; exit 2; }
 
-bash scripts/deps.sh
-# clang and its libFuzzer runtime, only if missing (same way as deps.sh).
-missing=()
-for p in clang-14 libclang-rt-14-dev; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-    echo "installing: ${missing[*]}"
-    sudo_cmd=()
-    [[ $(id -u) == 0 ]] || sudo_cmd=(sudo)
-    "${sudo_cmd[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+bash scripts/deps.sh fuzz  # the build's packages plus clang-14 and libFuzzer
 
 dir=build-fuzz
 # Every option is given, so that a cache left by another command cannot change them.
