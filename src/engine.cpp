@@ -269,6 +269,11 @@ void engine_impl::socket_action(curl_socket_t fd, int events) {
         return;
     int running = 0;
     curl_multi_socket_action(multi_, fd, events, &running);
+    after_action();
+}
+
+// What every call that lets libcurl run transfers is followed by.
+void engine_impl::after_action() {
     if (callback_failed_) {
         callback_failed_ = false;
         abort_all(make_error_code(CURLE_OUT_OF_MEMORY));
@@ -443,11 +448,7 @@ void engine_impl::watchdog_tick() {
     stalls_kicked_.fetch_add(1, std::memory_order_relaxed);
     int running = 0;
     CURL_IGNORE_DEPRECATION(curl_multi_socket_all(multi_, &running);)
-    if (callback_failed_) {
-        callback_failed_ = false;
-        abort_all(make_error_code(CURLE_OUT_OF_MEMORY));
-    }
-    drain_messages();
+    after_action();
     if (shut_down_)
         return;
     for (int fd : table_.watched_fds())

@@ -90,6 +90,7 @@ private:
     void recycle(transfer* t) noexcept;
 
     void socket_action(curl_socket_t fd, int events);
+    void after_action();
     void drain_messages();
     void execute(int fd, const socket_decision& d);
     void arm(int fd, wait_kind kind, std::uint64_t generation);
