@@ -3,9 +3,9 @@
 // The input is decoded into CURLMOPT_SOCKETFUNCTION calls, open/close socket
 // callbacks, wait completions (live, raced or stale) and re-arms over a small
 // fd range, so numbers collide and get reused. Beside the table runs a model
-// of what an engine executing its decisions would hold: which descriptors
-// (plain or a dup of a foreign fd), which waits are in flight with which
-// generation, which fds came from our open callback. Every decision is checked
+// of what an engine executing its decisions would hold: which fds it holds a
+// duplicate of, which waits are in flight with which generation, which fds
+// came from our open callback. Every decision is checked
 // against that model; so are the observers of the fd a step touched, and
 // every few steps those of all fds. A violation prints the rule and traps.
 
@@ -42,8 +42,6 @@ constexpr int fd_count = 16;
         if (!(cond))                                                                             \
             fail(#cond, step_, cur_fd_);                                                         \
     } while (0)
-
-enum class held_kind : std::uint8_t { none, plain, dup };
 
 struct model_entry {
     std::uint64_t gen = 0; // 0: not watched
@@ -130,26 +128,19 @@ private:
     // Executes the descriptor part of a decision the way the engine does:
     // cancel and release first, then open, then the arms.
     void execute(const socket_decision& d, int fd) {
-        CHECK(!d.release_foreign || d.release);
-        CHECK(!d.open_foreign || d.open);
         if (d.release) {
-            CHECK(held_[fd] != held_kind::none);
-            // Closing a plain descriptor would close libcurl's socket; merely
-            // releasing a dup would leak it.
-            CHECK(d.release_foreign == (held_[fd] == held_kind::dup));
-            held_[fd] = held_kind::none;
+            CHECK(held_[fd]);
+            held_[fd] = false;
         }
         if (d.open) {
-            // Opening over a held descriptor would leak a dup, or leave two
-            // reactor registrations for one fd.
-            CHECK(held_[fd] == held_kind::none);
-            CHECK(d.open_foreign == !ours_[fd]);
-            held_[fd] = d.open_foreign ? held_kind::dup : held_kind::plain;
+            // Opening over a held duplicate would leak it.
+            CHECK(!held_[fd]);
+            held_[fd] = true;
         }
         for (int k = 0; k < 2; ++k) {
             if (!(k == 0 ? d.arm_read : d.arm_write))
                 continue;
-            CHECK(held_[fd] != held_kind::none); // nothing to wait on: the transfer stalls
+            CHECK(held_[fd]); // nothing to wait on: the transfer stalls
             CHECK(m_[fd].gen != 0);
             CHECK(d.generation == m_[fd].gen);
             CHECK(m_[fd].wanted & poll_bit(k));
@@ -178,7 +169,6 @@ private:
             CHECK(!d.any());
             return;
         }
-        CHECK(!d.release_foreign || d.release);
         if (what == CURL_POLL_REMOVE) {
             CHECK(!d.open && !d.arm_read && !d.arm_write);
             if (m_[fd].gen == 0) {
@@ -187,7 +177,7 @@ private:
             }
             CHECK(d.generation == m_[fd].gen);
             if (m_[fd].foreign) {
-                CHECK(d.release && d.release_foreign); // our dup: close it now
+                CHECK(d.release); // we will not hear of its close: let go now
             } else {
                 // Ours: cancel the waits, keep the descriptor for a reuse.
                 CHECK(d.cancel && !d.release);
@@ -201,7 +191,7 @@ private:
             // A new entry: a generation never seen before.
             CHECK(d.generation > last_gen_);
             last_gen_ = d.generation;
-            CHECK(d.open == (held_[fd] == held_kind::none));
+            CHECK(d.open == !held_[fd]);
             m_[fd] = model_entry{};
             m_[fd].gen = d.generation;
             m_[fd].foreign = !ours_[fd];
@@ -216,7 +206,7 @@ private:
     // on_open / on_close: whatever is held for the number is released.
     void drop_checks(const socket_decision& d, int fd) {
         CHECK(!d.cancel && !d.open && !d.arm_read && !d.arm_write);
-        CHECK(d.release == (held_[fd] != held_kind::none));
+        CHECK(d.release == held_[fd]);
         if (d.release)
             CHECK(d.generation == m_[fd].gen);
         m_[fd] = model_entry{}; // its waits stay in flight, to complete stale
@@ -332,7 +322,7 @@ private:
             check_fd(fd);
             if (m_[fd].gen)
                 watched.push_back(fd);
-            if (held_[fd] != held_kind::none)
+            if (held_[fd])
                 held.push_back(fd);
         }
         cur_fd_ = -1;
@@ -351,7 +341,7 @@ private:
         CHECK(t_.generation(fd) == e.gen);
         CHECK(t_.wanted(fd) == e.wanted);
         CHECK(t_.opened_by_us(fd) == ours_[fd]);
-        CHECK(t_.held(fd) == (held_[fd] != held_kind::none));
+        CHECK(t_.held(fd) == held_[fd]);
         CHECK(!e.gen || t_.held(fd)); // watched implies a descriptor to wait on
         for (int k = 0; k < 2; ++k) {
             CHECK(t_.armed(fd, to_kind(k)) == model_armed(fd, k));
@@ -362,7 +352,7 @@ private:
     FuzzedDataProvider& in_;
     socket_table t_;
     std::array<model_entry, fd_count> m_{};
-    std::array<held_kind, fd_count> held_{};
+    std::array<bool, fd_count> held_{};
     std::array<bool, fd_count> ours_{};
     std::vector<wait> outstanding_; // also waits of removed or released entries
     std::uint64_t last_gen_ = 0;

@@ -112,7 +112,7 @@ void engine_impl::context_shutdown() noexcept {
     context_gone_.store(true, std::memory_order_release);
     drop_transfers();
     release_everything();
-    descriptors_.clear(); // all released: their destructors close nothing
+    descriptors_.clear(); // all released already; what is left are our duplicates
     timer_.reset();
     watchdog_.reset();
 }
@@ -222,12 +222,25 @@ void engine_impl::abort_all(error_code ec) {
         finish(t, ec, CURLE_ABORTED_BY_CALLBACK);
 }
 
-void engine_impl::finish(transfer* t, error_code ec, CURLcode result) {
+void engine_impl::fail_later(CURL* easy, error_code ec, const char* message) {
+    void* p = nullptr;
+    if (!easy || curl_easy_getinfo(easy, CURLINFO_PRIVATE, &p) != CURLE_OK || !p)
+        return;
+    asio::post(executor_, [self = shared_from_this(), id = static_cast<transfer*>(p)->id, ec, message] {
+        auto it = self->transfers_.find(id);
+        if (it != self->transfers_.end())
+            self->finish(it->second, ec, CURLE_ABORTED_BY_CALLBACK, message);
+    });
+}
+
+void engine_impl::finish(transfer* t, error_code ec, CURLcode result, const char* message) {
     transfers_.erase(t->id);
     curl_multi_remove_handle(multi_, t->easy.native());
     response r = t->easy.take_response(result);
     recycle(t);
-    if (ec == asio::error::operation_aborted)
+    if (message)
+        r.error_message = message;
+    else if (ec == asio::error::operation_aborted)
         r.error_message = "operation aborted";
     t->complete(ec, std::move(r));
     if (transfers_.empty() && watchdog_armed_)
@@ -324,34 +337,20 @@ void engine_impl::execute(int fd, const socket_decision& d) {
             desc->cancel(ignored);
         }
     }
-    if (d.release && static_cast<std::size_t>(fd) < descriptors_.size()) {
-        if (auto& desc = descriptors_[fd]) {
-            error_code ignored;
-            if (d.release_foreign)
-                desc->close(ignored); // our dup: ours to close
-            else
-                desc->release();      // libcurl's socket: deregister, never close
-            desc.reset();
-        }
-    }
+    if (d.release && static_cast<std::size_t>(fd) < descriptors_.size())
+        descriptors_[fd].reset(); // closes our duplicate, never libcurl's fd
     if (d.open) {
         if (static_cast<std::size_t>(fd) >= descriptors_.size())
             descriptors_.resize(static_cast<std::size_t>(fd) + 1);
-        int target = fd;
-        if (d.open_foreign) {
-            // Out of descriptors: leave it unwatched; the transfer then ends
-            // at its own deadline instead of risking a wrong deregistration.
-            target = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-            if (target < 0)
-                return;
-        }
-        if (auto& stale = descriptors_[fd])
-            stale->release(); // never let a destructor close libcurl's fd
+        descriptors_[fd].reset();
+        // Out of descriptors: the caller sees no descriptor and decides.
+        const int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+        if (dup < 0)
+            return;
         try {
-            descriptors_[fd] = std::make_unique<descriptor>(executor_, target);
+            descriptors_[fd] = std::make_unique<descriptor>(executor_, dup);
         } catch (...) {
-            if (target != fd)
-                ::close(target);
+            ::close(dup);
             callback_failed_ = true;
             return;
         }
@@ -462,6 +461,21 @@ bool engine_impl::any_wait_armed() const {
     return false;
 }
 
+bool engine_impl::has_descriptor(int fd) const noexcept {
+    return fd >= 0 && static_cast<std::size_t>(fd) < descriptors_.size() && descriptors_[fd];
+}
+
+bool engine_impl::still_libcurls(int fd) const noexcept {
+    return has_descriptor(fd) && same_file(fd, descriptors_[fd]->native_handle());
+}
+
+bool engine_impl::holds_connected(int fd) const noexcept {
+    sockaddr_storage peer{};
+    socklen_t len = sizeof peer;
+    return has_descriptor(fd) &&
+           ::getpeername(descriptors_[fd]->native_handle(), reinterpret_cast<sockaddr*>(&peer), &len) == 0;
+}
+
 void engine_impl::debug_lose_wakeups() {
     for (int fd : table_.watched_fds())
         if (auto& desc = descriptors_[fd]) {
@@ -478,17 +492,32 @@ void engine_impl::debug_watch(int fd, int what) {
 
 // ---- libcurl callbacks: no exception may leave them ---------------------------------
 
-int engine_impl::socket_callback(CURL*, curl_socket_t fd, int what, void* p, void*) noexcept {
+int engine_impl::socket_callback(CURL* easy, curl_socket_t fd, int what, void* p, void*) noexcept {
     auto* self = static_cast<engine_impl*>(p);
     try {
-        // An fd libcurl opened itself may have been closed and its number
-        // reused without a word to us: then the entry describes a dead file.
-        if (what != CURL_POLL_REMOVE && self->table_.watched(fd) && !self->table_.opened_by_us(fd)) {
-            auto& desc = self->descriptors_[fd];
-            if (!desc || !same_file(fd, desc->native_handle()))
-                self->execute(fd, self->table_.on_close(fd));
-        }
+        // The fd may have been closed without a word to us, its number
+        // perhaps reused already. An fd libcurl opened itself: at any time;
+        // libcurl passing the number now vouches for it being live, so it
+        // can be compared with our duplicate. A socket of ours: before
+        // libcurl 8.2.0, when it was dropped before it connected (curl
+        // #11439), and then libcurl only says REMOVE, after the close. Its
+        // number may belong to another thread by then, so only our own
+        // duplicate is looked at: a REMOVE of a socket that is not connected
+        // means libcurl is done with it either way.
+        const bool stale =
+            self->table_.opened_by_us(fd)
+                ? what == CURL_POLL_REMOVE && self->has_descriptor(fd) && !self->holds_connected(fd)
+                : what != CURL_POLL_REMOVE && self->table_.watched(fd) && !self->still_libcurls(fd);
+        if (stale)
+            self->execute(fd, self->table_.on_close(fd));
         self->execute(fd, self->table_.on_poll(fd, what));
+        if (self->table_.watched(fd) && !self->has_descriptor(fd)) {
+            // No descriptor left for our duplicate: nothing could wake the
+            // transfer up, so it fails now rather than at its deadline.
+            self->execute(fd, self->table_.on_close(fd));
+            self->fail_later(easy, make_error_code(errc::out_of_resources),
+                             "out of file descriptors: cannot watch the socket");
+        }
     } catch (...) {
         self->callback_failed_ = true;
     }

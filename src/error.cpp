@@ -56,7 +56,7 @@ public:
         case errc::response_too_large:
             return "response body exceeds the configured maximum size";
         case errc::out_of_resources:
-            return "could not allocate a libcurl handle";
+            return "out of resources (memory, a libcurl handle or a file descriptor)";
         case errc::callback_threw:
             return "a user callback threw an exception";
         case errc::headers_too_large:

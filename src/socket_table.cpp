@@ -28,17 +28,14 @@ socket_table::entry& socket_table::slot(int fd) {
     return entries_[fd];
 }
 
-// Forgets the entry (if any) and the descriptor held for it.
+// Forgets the entry (if any) and the duplicate held for it.
 socket_decision socket_table::drop(entry& e) {
     socket_decision d;
     d.release = e.held;
-    d.release_foreign = e.generation && e.foreign;
     d.generation = e.generation;
     if (e.generation)
         --watched_;
-    bool ours = e.ours;
     e = entry{};
-    e.ours = ours;
     return d;
 }
 
@@ -60,12 +57,12 @@ socket_decision socket_table::on_poll(int fd, int what) {
         entry* e = live(fd);
         if (!e)
             return {};
-        if (e->foreign)
-            return drop(*e); // our dup of it: close it now
+        if (!e->ours)
+            return drop(*e); // we will not hear of its close: let go of it now
         socket_decision d;
         d.cancel = true;
         d.generation = e->generation;
-        *e = entry{.ours = e->ours, .held = true};
+        *e = entry{.ours = true, .held = true};
         --watched_;
         return d;
     }
@@ -73,10 +70,8 @@ socket_decision socket_table::on_poll(int fd, int what) {
     socket_decision d;
     if (!e.generation) {
         e.generation = next_generation_++;
-        e.foreign = !e.ours;
         ++watched_;
-        d.open = !e.held;
-        d.open_foreign = e.foreign;
+        d.open = !e.held; // a socket of ours is kept between its requests
         e.held = true;
     }
     e.wanted = static_cast<std::uint8_t>(what & (CURL_POLL_IN | CURL_POLL_OUT));
@@ -89,17 +84,16 @@ socket_decision socket_table::on_open(int fd) {
         return {};
     // Anything still held for this number belonged to an fd that was closed
     // behind our back.
-    socket_decision d = drop(slot(fd));
-    entries_[fd].ours = true;
+    entry& e = slot(fd);
+    socket_decision d = drop(e);
+    e.ours = true;
     return d;
 }
 
 socket_decision socket_table::on_close(int fd) {
     if (fd < 0 || static_cast<std::size_t>(fd) >= entries_.size())
         return {};
-    socket_decision d = drop(entries_[fd]);
-    entries_[fd].ours = false;
-    return d;
+    return drop(entries_[fd]);
 }
 
 wait_outcome socket_table::on_wait_done(int fd, wait_kind kind, std::uint64_t generation,

@@ -22,7 +22,8 @@ enum class errc {
     invalid_request = 1,
     /// The response body exceeded request::max_response_size.
     response_too_large,
-    /// libcurl could not create an easy handle (out of memory).
+    /// libcurl could not create an easy handle (out of memory), or no file
+    /// descriptor was left for the engine to watch a socket with.
     out_of_resources,
     /// A user callback (request::on_body, request::on_progress, a curl_options
     /// setter) threw. The transfer is aborted; the exception is in

@@ -12,11 +12,13 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -27,6 +29,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <functional>
+#include <optional>
 #include <tuple>
 #include <stdexcept>
 #include <string>
@@ -252,7 +255,8 @@ BOOST_AUTO_TEST_CASE(io_context_stopped_and_restarted_mid_transfer) {
 }
 
 // In a child process (a lowered limit would starve this test process):
-// fill the descriptor table under a lowered RLIMIT_NOFILE, fetch, free, fetch.
+// fill the descriptor table under a lowered RLIMIT_NOFILE, fetch, free one
+// descriptor, fetch, free all, fetch.
 BOOST_AUTO_TEST_CASE(open_file_limit_lowered_in_a_child) {
     const std::string url = server.url("/hello");
     const pid_t pid = ::fork();
@@ -298,6 +302,17 @@ BOOST_AUTO_TEST_CASE(open_file_limit_lowered_in_a_child) {
             if (ec != make_error_code(CURLE_COULDNT_CONNECT)) failures |= 2;
             if (ms_between(start, steady::now()) > 5000) failures |= 4; // no hang
 
+            // One descriptor free: libcurl's socket takes it, and nothing is
+            // left for the engine's duplicate to wait on. The transfer must
+            // fail at once, not sit unwatched until its deadline.
+            ::close(filler.back());
+            filler.pop_back();
+            const auto start2 = steady::now();
+            auto [calls1, ec1, res1] = fetch(starved);
+            if (calls1 != 1) failures |= 32;
+            if (ec1 != make_error_code(errc::out_of_resources)) failures |= 64;
+            if (ms_between(start2, steady::now()) > 5000) failures |= 4;
+
             for (int fd : filler)
                 ::close(fd);
             auto [calls2, ec2, res2] = fetch(request(url));
@@ -315,7 +330,8 @@ BOOST_AUTO_TEST_CASE(open_file_limit_lowered_in_a_child) {
     BOOST_TEST(exited);
     BOOST_TEST(WIFEXITED(status));
     BOOST_TEST(WEXITSTATUS(status) == 0, "child failures bitmask " << WEXITSTATUS(status)
-                                          << " (1 calls, 2 error code, 4 hang, 8 no recovery, 16 no fetch before)");
+                                          << " (1 calls, 2 error code, 4 hang, 8 no recovery, 16 no fetch before,"
+                                             " 32 calls, 64 error code with one fd free)");
 }
 
 // Every tiny transfer opens and closes its own connection, so fd numbers are
@@ -349,10 +365,11 @@ BOOST_AUTO_TEST_CASE(fd_numbers_reused_in_a_tight_loop) {
 // ---- cancellation in the stages the cancel tests cannot reach with the Beast server ----
 
 // Cancels a fetch of `url` after 200 ms; it must not have completed before.
-void cancel_while_stuck(fixture& f, const std::string& url) {
+void cancel_while_stuck(fixture& f, const std::string& url, engine* other = nullptr) {
     probe p;
     asio::cancellation_signal cancel;
-    async_fetch(f.eng, request(url), asio::bind_cancellation_slot(cancel.slot(), probe_handler(p)));
+    async_fetch(other ? *other : f.eng, request(url),
+                asio::bind_cancellation_slot(cancel.slot(), probe_handler(p)));
     asio::steady_timer t(f.io, std::chrono::milliseconds(200));
     t.async_wait([&](error_code) {
         BOOST_TEST(p.calls == 0); // really stuck in that stage
@@ -386,28 +403,88 @@ BOOST_AUTO_TEST_CASE(cancel_while_resolving) {
     check_recovered();
 }
 
-BOOST_AUTO_TEST_CASE(cancel_while_connecting) {
-    // A listener that never accepts, its one-slot backlog already full: the
-    // kernel drops further SYNs, so the fetch's connect stays in progress.
-    const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    BOOST_TEST_REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    BOOST_TEST_REQUIRE(::listen(listener, 0) == 0);
-    ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
-    std::vector<int> fillers;
-    for (int i = 0; i < 4; ++i) {
-        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-        fillers.push_back(fd);
+// A listener that never accepts, its one-slot backlog already full: the
+// kernel drops further SYNs, so a fetch's connect stays in progress.
+class stuck_listener {
+public:
+    stuck_listener() {
+        listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof addr;
+        BOOST_TEST_REQUIRE(::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+        BOOST_TEST_REQUIRE(::listen(listener_, 0) == 0);
+        ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len);
+        port_ = ntohs(addr.sin_port);
+        for (int i = 0; i < 4; ++i) {
+            const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+            ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+            fillers_.push_back(fd);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    cancel_while_stuck(*this, "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/");
-    for (int fd : fillers)
-        ::close(fd);
-    ::close(listener);
+    ~stuck_listener() {
+        for (int fd : fillers_)
+            ::close(fd);
+        ::close(listener_);
+    }
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/"; }
+
+private:
+    int listener_ = -1;
+    unsigned short port_ = 0;
+    std::vector<int> fillers_;
+};
+
+BOOST_AUTO_TEST_CASE(cancel_while_connecting) {
+    {
+        stuck_listener peer;
+        cancel_while_stuck(*this, peer.url());
+    }
+    check_recovered();
+}
+
+// libcurl before 8.2.0 closes a socket cancelled before it connected without
+// calling the close callback (curl #11439), and says REMOVE only afterwards.
+// Its number is free at once; a neighbour on the same io_context that gets
+// it must keep its reactor registration whatever the engine does next, its
+// shutdown included. (An engine waiting on libcurl's own number deregisters
+// the neighbour's pipe there, and the neighbour never wakes up.)
+BOOST_AUTO_TEST_CASE(a_socket_closed_behind_the_engines_back_costs_no_neighbour_its_wakeups) {
+    std::vector<int> opened;
+    engine_options options;
+    options.open_socket = [&](curlsocktype, const curl_sockaddr& a) {
+        const int fd = ::socket(a.family, a.socktype | SOCK_CLOEXEC, a.protocol);
+        opened.push_back(fd);
+        return fd;
+    };
+    std::optional<engine> other(std::in_place, io, options);
+    std::optional<stuck_listener> peer(std::in_place); // its fds keep the lower numbers taken
+    cancel_while_stuck(*this, peer->url(), &*other);
+    BOOST_TEST_REQUIRE(opened.size() == 1u);
+
+    // The neighbour's pipe takes libcurl's number, now free.
+    int ends[2];
+    BOOST_TEST_REQUIRE(::pipe2(ends, O_CLOEXEC) == 0);
+    int reused = ends[0];
+    if (reused != opened[0]) {
+        reused = ::fcntl(ends[0], F_DUPFD_CLOEXEC, opened[0]);
+        ::close(ends[0]);
+    }
+    BOOST_TEST_REQUIRE(reused == opened[0]);
+    {
+        asio::posix::stream_descriptor neighbour(io, reused);
+        bool woke = false;
+        neighbour.async_wait(asio::posix::stream_descriptor::wait_read,
+                             [&](error_code ec) { woke = !ec; });
+        other.reset(); // the engine shuts down: it lets go of everything it held
+        run_until(io, [] { return false; }, std::chrono::milliseconds(100));
+        BOOST_TEST(::write(ends[1], "x", 1) == 1);
+        BOOST_TEST(run_until(io, [&] { return woke; }, std::chrono::seconds(5)));
+    }
+    ::close(ends[1]);
+    peer.reset();
     check_recovered();
 }
 

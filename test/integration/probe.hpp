@@ -13,9 +13,11 @@
 #include <dirent.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <cstdlib>
+#include <set>
 #include <utility>
 
 namespace curlasio::test {
@@ -79,8 +81,9 @@ bool run_until(asio::io_context& io, Pred pred, steady::duration limit = std::ch
 
 // Client-side sockets of this process connected to 127.0.0.1:port. Unlike
 // the server's count it drops the moment libcurl closes its connection.
+// Sockets, not fds: the engine waits on a duplicate of each of libcurl's.
 inline std::size_t connections_to(unsigned short port) {
-    std::size_t n = 0;
+    std::set<ino_t> sockets;
     DIR* dir = ::opendir("/proc/self/fd");
     if (!dir)
         return 0;
@@ -90,13 +93,15 @@ inline std::size_t connections_to(unsigned short port) {
         sockaddr_storage peer{};
         socklen_t len = sizeof peer;
         const int fd = std::atoi(e->d_name);
+        struct stat st {};
         if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) == 0 &&
             peer.ss_family == AF_INET &&
-            ntohs(reinterpret_cast<const sockaddr_in&>(peer).sin_port) == port)
-            ++n;
+            ntohs(reinterpret_cast<const sockaddr_in&>(peer).sin_port) == port &&
+            ::fstat(fd, &st) == 0)
+            sockets.insert(st.st_ino);
     }
     ::closedir(dir);
-    return n;
+    return sockets.size();
 }
 
 } // namespace curlasio::test

@@ -25,19 +25,17 @@ constexpr wait_kind rd = wait_kind::read;
 constexpr wait_kind wr = wait_kind::write;
 
 // Everything a decision can say, so one check catches a stray flag.
-void check_decision(const socket_decision& d, bool release, bool release_foreign, bool open,
-                    bool open_foreign, bool arm_read, bool arm_write) {
+void check_decision(const socket_decision& d, bool release, bool open, bool arm_read,
+                    bool arm_write) {
     BOOST_TEST(!d.cancel);
     BOOST_TEST(d.release == release);
-    BOOST_TEST(d.release_foreign == release_foreign);
     BOOST_TEST(d.open == open);
-    BOOST_TEST(d.open_foreign == open_foreign);
     BOOST_TEST(d.arm_read == arm_read);
     BOOST_TEST(d.arm_write == arm_write);
 }
 
 void check_nothing(const socket_decision& d) {
-    check_decision(d, false, false, false, false, false, false);
+    check_decision(d, false, false, false, false);
     BOOST_TEST(!d.any());
 }
 
@@ -50,7 +48,7 @@ BOOST_AUTO_TEST_CASE(in_inout_out_remove) {
     check_nothing(t.on_open(5));
 
     auto d = t.on_poll(5, CURL_POLL_IN);
-    check_decision(d, false, false, true, false, true, false);
+    check_decision(d, false, true, true, false);
     const std::uint64_t g = d.generation;
     BOOST_TEST(g != 0u);
     BOOST_TEST(t.size() == 1u);
@@ -62,7 +60,7 @@ BOOST_AUTO_TEST_CASE(in_inout_out_remove) {
 
     // Only the new direction is armed: the read wait is still pending.
     d = t.on_poll(5, CURL_POLL_INOUT);
-    check_decision(d, false, false, false, false, false, true);
+    check_decision(d, false, false, false, true);
     BOOST_TEST(d.generation == g);
     BOOST_TEST(t.wanted(5) == CURL_POLL_INOUT);
     BOOST_TEST(t.armed(5, rd));
@@ -98,9 +96,9 @@ BOOST_AUTO_TEST_CASE(in_inout_out_remove) {
     BOOST_TEST(t.opened_by_us(5));
     BOOST_TEST(t.held_fds() == std::vector<int>{5}, boost::test_tools::per_element());
 
-    // Its close releases the kept descriptor (never closes it: libcurl does).
+    // Its close releases the kept duplicate (libcurl closes its own fd).
     d = t.on_close(5);
-    check_decision(d, true, false, false, false, false, false);
+    check_decision(d, true, false, false, false);
     BOOST_TEST(!t.held(5));
     BOOST_TEST(t.held_fds().empty());
 }
@@ -138,7 +136,7 @@ BOOST_AUTO_TEST_CASE(remove_and_readd_in_one_turn) {
 
     // The kept descriptor is reused: no open, only the arm.
     auto d2 = t.on_poll(4, CURL_POLL_IN);
-    check_decision(d2, false, false, false, false, true, false);
+    check_decision(d2, false, false, true, false);
     const auto g2 = d2.generation;
     BOOST_TEST(g2 > g1);
     BOOST_TEST(t.generation(4) == g2);
@@ -164,7 +162,7 @@ BOOST_AUTO_TEST_CASE(remove_and_readd_in_one_turn) {
     BOOST_TEST(w.act);
     BOOST_TEST(w.events == CURL_CSELECT_IN);
     auto again = t.rearm(4);
-    check_decision(again, false, false, false, false, true, false);
+    check_decision(again, false, false, true, false);
     BOOST_TEST(again.generation == g2);
 }
 
@@ -173,12 +171,12 @@ BOOST_AUTO_TEST_CASE(close_before_remove) {
     check_nothing(t.on_open(6));
     BOOST_TEST(t.opened_by_us(6));
     auto d = t.on_poll(6, CURL_POLL_IN);
-    check_decision(d, false, false, true, false, true, false);
+    check_decision(d, false, true, true, false);
     const auto g = d.generation;
 
     // Release before the fd number can be reused: at close, not at REMOVE.
     auto c = t.on_close(6);
-    check_decision(c, true, false, false, false, false, false);
+    check_decision(c, true, false, false, false);
     BOOST_TEST(c.generation == g);
     BOOST_TEST(!t.watched(6));
     BOOST_TEST(!t.opened_by_us(6));
@@ -200,16 +198,16 @@ BOOST_AUTO_TEST_CASE(foreign_and_ours) {
     socket_table t;
     // Not produced by our open callback: the resolver's socketpair, say.
     auto f = t.on_poll(3, CURL_POLL_IN);
-    check_decision(f, false, false, true, true, true, false);
+    check_decision(f, false, true, true, false);
     BOOST_TEST(!t.opened_by_us(3));
     auto fr = t.on_poll(3, CURL_POLL_REMOVE);
-    check_decision(fr, true, true, false, false, false, false);
+    check_decision(fr, true, false, false, false);
 
     check_nothing(t.on_open(8));
     BOOST_TEST(t.opened_by_us(8));
     BOOST_TEST(!t.watched(8));
     auto o = t.on_poll(8, CURL_POLL_OUT);
-    check_decision(o, false, false, true, false, false, true);
+    check_decision(o, false, true, false, true);
     auto orm = t.on_poll(8, CURL_POLL_REMOVE);
     BOOST_TEST(orm.cancel);
     BOOST_TEST(!orm.release);
@@ -217,15 +215,15 @@ BOOST_AUTO_TEST_CASE(foreign_and_ours) {
     // Connection reused after REMOVE: still ours, not foreign, same descriptor.
     BOOST_TEST(t.opened_by_us(8));
     auto o2 = t.on_poll(8, CURL_POLL_IN);
-    check_decision(o2, false, false, false, false, true, false);
+    check_decision(o2, false, false, true, false);
     BOOST_TEST(o2.generation > o.generation);
 
     // Once closed, the same number reappearing without on_open is foreign.
     BOOST_TEST(t.on_close(8).release);
     auto f2 = t.on_poll(8, CURL_POLL_IN);
-    check_decision(f2, false, false, true, true, true, false);
+    check_decision(f2, false, true, true, false);
     auto fc = t.on_close(8);
-    check_decision(fc, true, true, false, false, false, false);
+    check_decision(fc, true, false, false, false);
 }
 
 BOOST_AUTO_TEST_CASE(open_over_stale_entry) {
@@ -233,9 +231,9 @@ BOOST_AUTO_TEST_CASE(open_over_stale_entry) {
     // A foreign fd libcurl closed without a REMOVE; its number comes back from
     // our open callback: the old (duplicated) descriptor must go first.
     auto f = t.on_poll(9, CURL_POLL_IN);
-    BOOST_TEST(f.open_foreign);
+    BOOST_TEST(f.open);
     auto o = t.on_open(9);
-    check_decision(o, true, true, false, false, false, false);
+    check_decision(o, true, false, false, false);
     BOOST_TEST(o.generation == f.generation);
     BOOST_TEST(!t.watched(9));
     BOOST_TEST(t.opened_by_us(9));
@@ -243,12 +241,13 @@ BOOST_AUTO_TEST_CASE(open_over_stale_entry) {
     BOOST_TEST(!t.on_wait_done(9, rd, f.generation, false, false).act);
 
     auto n = t.on_poll(9, CURL_POLL_OUT);
-    check_decision(n, false, false, true, false, false, true);
+    check_decision(n, false, true, false, true);
     BOOST_TEST(n.generation > f.generation);
 
-    // One of ours closed without the close callback, number handed out again.
+    // One of ours closed without the close callback (curl #11439), number
+    // handed out again: the old duplicate goes first.
     auto o2 = t.on_open(9);
-    check_decision(o2, true, false, false, false, false, false);
+    check_decision(o2, true, false, false, false);
     BOOST_TEST(o2.generation == n.generation);
     BOOST_TEST(t.opened_by_us(9));
     BOOST_TEST(t.size() == 0u);
@@ -269,7 +268,7 @@ BOOST_AUTO_TEST_CASE(completion_acts_then_rearm) {
     BOOST_TEST(t.armed(11, wr));
 
     auto r = t.rearm(11);
-    check_decision(r, false, false, false, false, true, false);
+    check_decision(r, false, false, true, false);
     BOOST_TEST(r.generation == g);
     check_nothing(t.rearm(11)); // both armed now
 
@@ -277,7 +276,7 @@ BOOST_AUTO_TEST_CASE(completion_acts_then_rearm) {
     BOOST_TEST(w.act);
     BOOST_TEST(w.events == CURL_CSELECT_OUT);
     r = t.rearm(11);
-    check_decision(r, false, false, false, false, false, true);
+    check_decision(r, false, false, false, true);
     BOOST_TEST(r.generation == g);
 
     // libcurl narrowed its wish while the readiness was being handled.
@@ -301,7 +300,7 @@ BOOST_AUTO_TEST_CASE(aborted_completion_does_not_act) {
     BOOST_TEST(t.watched(2));
     // Still wanted and no longer armed: a rearm arms it once.
     auto r = t.rearm(2);
-    check_decision(r, false, false, false, false, true, false);
+    check_decision(r, false, false, true, false);
     check_nothing(t.rearm(2));
 }
 
@@ -321,7 +320,7 @@ BOOST_AUTO_TEST_CASE(failed_completion_acts_with_err_and_stops_that_direction) {
     BOOST_TEST(w.act);
     BOOST_TEST(w.events == CURL_CSELECT_OUT);
     auto r = t.rearm(13);
-    check_decision(r, false, false, false, false, false, true);
+    check_decision(r, false, false, false, true);
 
     // A repeated wish does not revive the failed direction either.
     check_nothing(t.on_poll(13, CURL_POLL_IN));
@@ -335,7 +334,7 @@ BOOST_AUTO_TEST_CASE(failed_completion_acts_with_err_and_stops_that_direction) {
     // A new entry for the number starts clean.
     BOOST_TEST(t.on_poll(13, CURL_POLL_REMOVE).release);
     auto n = t.on_poll(13, CURL_POLL_INOUT);
-    check_decision(n, false, false, true, true, true, true);
+    check_decision(n, false, true, true, true);
 }
 
 BOOST_AUTO_TEST_CASE(completion_for_unwanted_direction) {
@@ -352,7 +351,7 @@ BOOST_AUTO_TEST_CASE(completion_for_unwanted_direction) {
 
     // Wanted again: read was neither failed nor armed, so it is armed once.
     auto again = t.on_poll(14, CURL_POLL_INOUT);
-    check_decision(again, false, false, false, false, true, false);
+    check_decision(again, false, false, true, false);
     BOOST_TEST(again.generation == g);
 
     // And the same for write, while IN alone is wanted.
@@ -385,7 +384,7 @@ BOOST_AUTO_TEST_CASE(unreported_failure_does_not_suppress_direction) {
 BOOST_AUTO_TEST_CASE(poll_none_registers_without_arming) {
     socket_table t;
     auto d = t.on_poll(12, CURL_POLL_NONE);
-    check_decision(d, false, false, true, true, false, false);
+    check_decision(d, false, true, false, false);
     BOOST_TEST(d.generation != 0u);
     BOOST_TEST(t.watched(12));
     BOOST_TEST(t.size() == 1u);
@@ -395,7 +394,7 @@ BOOST_AUTO_TEST_CASE(poll_none_registers_without_arming) {
     check_nothing(t.rearm(12));
 
     auto in = t.on_poll(12, CURL_POLL_IN);
-    check_decision(in, false, false, false, false, true, false);
+    check_decision(in, false, false, true, false);
     BOOST_TEST(in.generation == d.generation);
 
     // Back to NONE: nothing to arm, entry kept.
@@ -517,11 +516,10 @@ BOOST_AUTO_TEST_CASE(randomized_against_model) {
         const bool had = m[fd].gen != 0 || held[fd];
         BOOST_REQUIRE(!d.cancel);
         BOOST_REQUIRE(d.release == had);
-        BOOST_REQUIRE(d.release_foreign == (m[fd].gen != 0 && m[fd].foreign));
         BOOST_REQUIRE(d.generation == m[fd].gen);
         if (had) {
             ++seen.releases;
-            seen.foreign_releases += d.release_foreign;
+            seen.foreign_releases += m[fd].gen != 0 && m[fd].foreign;
         }
         m[fd] = model_entry{}; // its waits stay outstanding: they will complete aborted
         held[fd] = false;
@@ -535,7 +533,6 @@ BOOST_AUTO_TEST_CASE(randomized_against_model) {
                                             CURL_POLL_INOUT, CURL_POLL_REMOVE};
             const int what = whats[pick(5)];
             socket_decision d = t.on_poll(fd, what);
-            BOOST_REQUIRE(!d.open_foreign || d.open);
             if (what == CURL_POLL_REMOVE) {
                 if (m[fd].gen == 0) {
                     BOOST_REQUIRE(!d.any());
@@ -559,9 +556,7 @@ BOOST_AUTO_TEST_CASE(randomized_against_model) {
                 const bool fresh = m[fd].gen == 0;
                 BOOST_REQUIRE(d.open == (fresh && !held[fd]));
                 if (fresh) {
-                    if (d.open)
-                        BOOST_REQUIRE(d.open_foreign == !ours[fd]);
-                    else
+                    if (!d.open)
                         ++seen.reuses;
                     BOOST_REQUIRE(d.generation > last_gen);
                     last_gen = d.generation;

@@ -85,7 +85,9 @@ private:
     void cancel(std::uint64_t id);
     void abort_all(error_code ec);
     void shutdown();
-    void finish(transfer* t, error_code ec, CURLcode result);
+    void finish(transfer* t, error_code ec, CURLcode result, const char* message = nullptr);
+    /// From inside a libcurl callback: fails the transfer of `easy` soon.
+    void fail_later(CURL* easy, error_code ec, const char* message);
     CURL* take_handle() noexcept;
     void recycle(transfer* t) noexcept;
 
@@ -100,6 +102,11 @@ private:
     void stop_watchdog_when_idle(int turns);
     void watchdog_tick();
     bool any_wait_armed() const;
+    bool has_descriptor(int fd) const noexcept;
+    /// True while libcurl's `fd` is still the file our duplicate refers to.
+    bool still_libcurls(int fd) const noexcept;
+    /// True while our duplicate of `fd` is a connected socket.
+    bool holds_connected(int fd) const noexcept;
 
     static int socket_callback(CURL*, curl_socket_t fd, int what, void* self, void*) noexcept;
     static int timer_callback(CURLM*, long timeout_ms, void* self) noexcept;
@@ -113,7 +120,7 @@ private:
     // I/O objects of the executor's context; destroyed early by
     // context_shutdown(), since their services die with the context.
     std::optional<boost::asio::steady_timer> timer_;
-    std::vector<std::unique_ptr<descriptor>> descriptors_; // indexed by fd
+    std::vector<std::unique_ptr<descriptor>> descriptors_; // our duplicates, indexed by libcurl's fd
     std::unordered_map<std::uint64_t, transfer*> transfers_;
     // Easy handles of finished transfers, reset for the next ones: creating
     // and destroying one costs libcurl about as much as a small transfer.

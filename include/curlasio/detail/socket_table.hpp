@@ -13,6 +13,12 @@
 // are tagged with it; a completion whose generation does not match the live
 // entry for its fd (the fd was removed, closed, or removed and re-added in the
 // meantime) is dropped.
+//
+// Ownership: the engine never registers libcurl's fd number with the reactor.
+// It waits on a duplicate it owns, so that whatever libcurl does with its
+// number (close it without telling us, as it does with its resolver's
+// socketpair and, before 8.2.0, with a socket cancelled before it connected,
+// curl #11439), the engine's syscalls only ever touch numbers it owns.
 
 #include <cstdint>
 #include <vector>
@@ -22,23 +28,18 @@ namespace curlasio::detail {
 enum class wait_kind : std::uint8_t { read = 0, write = 1 };
 
 /// What the engine must do for one fd, in this order: cancel the waits or
-/// release the old descriptor, wrap the fd in a new one, arm the waits
-/// (tagged `generation`).
+/// close the old duplicate, duplicate the fd and wrap the duplicate, arm the
+/// waits (tagged `generation`).
 struct socket_decision {
     /// Cancel the descriptor's waits but keep it: libcurl stopped watching a
     /// socket it opened through our callback, and will most likely watch it
     /// again (a kept-alive connection). Re-registering it with the reactor
-    /// for every request would cost syscalls; it is released at close.
+    /// for every request would cost syscalls; it is closed with the socket.
     bool cancel = false;
+    /// Close the engine's duplicate of the fd (and so deregister it).
     bool release = false;
-    /// With release: the released descriptor was a duplicate the engine made
-    /// of an fd libcurl opened itself; close the duplicate.
-    bool release_foreign = false;
+    /// Duplicate the fd and wrap the duplicate in a descriptor.
     bool open = false;
-    /// With open: libcurl opened this fd itself (resolver socketpair, eventfd,
-    /// ...). Wait on a dup() of it, so that a close we are not told about can
-    /// never make us deregister an fd number someone else now owns.
-    bool open_foreign = false;
     bool arm_read = false;
     bool arm_write = false;
     std::uint64_t generation = 0;
@@ -61,6 +62,9 @@ public:
 
     /// CURLOPT_OPENSOCKETFUNCTION produced `fd`. An entry still present for
     /// that number belonged to an fd libcurl closed without telling us.
+    /// Nothing is duplicated before libcurl asks to watch the fd: a socket
+    /// closed unpublished, without the close callback (curl #11439), then
+    /// leaves nothing behind.
     socket_decision on_open(int fd);
 
     /// CURLOPT_CLOSESOCKETFUNCTION is about to close `fd`.
@@ -82,8 +86,8 @@ public:
     int wanted(int fd) const noexcept;
     std::uint64_t generation(int fd) const noexcept;
     bool opened_by_us(int fd) const noexcept;
-    /// True while the engine holds a descriptor for `fd` (watched, or kept
-    /// between a REMOVE and the close of a socket opened by us).
+    /// True while the engine holds a duplicate of `fd`: while it is watched,
+    /// and for a socket of ours also between a REMOVE and its close.
     bool held(int fd) const noexcept;
     /// Number of watched fds.
     std::size_t size() const noexcept { return watched_; }
@@ -98,7 +102,6 @@ private:
         std::uint8_t wanted = 0;      // CURL_POLL_IN | CURL_POLL_OUT bits
         bool armed[2] = {false, false};
         bool failed[2] = {false, false};
-        bool foreign = false;
         bool ours = false;            // opened by our open callback, not yet closed
         bool held = false;            // the engine holds a descriptor for it
     };
