@@ -13,10 +13,6 @@
 namespace bench {
 namespace {
 
-// --discard-body: replaces the engine's body collection (the transport path
-// stays the engine's), so a big download measures I/O, not std::string growth.
-std::size_t discard(char*, std::size_t size, std::size_t n, void*) { return size * n; }
-
 struct runner {
     const client_options& o;
     curlasio::engine& eng;
@@ -64,11 +60,11 @@ client_result run_curlasio(const client_options& o) {
         req.verify_host = false;
     }
     if (o.buffer_size > 0)
-        req.set_option(CURLOPT_BUFFERSIZE, o.buffer_size);
-    if (o.http2)
-        req.set_option(CURLOPT_PIPEWAIT, 1L);
+        req.buffer_size = static_cast<std::size_t>(o.buffer_size);
+    req.wait_for_multiplex = o.http2;
+    // --discard-body: a big download measures I/O, not std::string growth.
     if (o.discard_body)
-        req.set_option(CURLOPT_WRITEFUNCTION, &discard);
+        req.on_body = [](std::string_view) {};
 
     client_result result;
     runner r{o, eng, req, result, std::chrono::steady_clock::now()};

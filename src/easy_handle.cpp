@@ -138,6 +138,10 @@ error_code easy_handle::prepare(CURL* fresh, request&& req) {
         set(CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(req.max_response_size));
     if (req.max_connection_lifetime.count() > 0)
         set(CURLOPT_MAXLIFETIME_CONN, static_cast<long>(req.max_connection_lifetime.count()));
+    if (req.wait_for_multiplex)
+        set(CURLOPT_PIPEWAIT, 1L);
+    if (req.buffer_size > 0)
+        set(CURLOPT_BUFFERSIZE, static_cast<long>(req.buffer_size));
     if (on_progress_) {
         set(CURLOPT_NOPROGRESS, 0L);
         set(CURLOPT_XFERINFOFUNCTION, &easy_handle::on_xferinfo);

@@ -101,6 +101,16 @@ public:
     /// connection to a moved or rotated server (DNS change, certificate
     /// renewal) can live.
     std::chrono::seconds max_connection_lifetime{300};
+    /// Wait for a connection that may carry this transfer as another HTTP/2
+    /// stream rather than open a new one while that connection is still being
+    /// set up (CURLOPT_PIPEWAIT). Many requests started at once to one HTTP/2
+    /// server then share one connection instead of racing to open one each.
+    bool wait_for_multiplex = false;
+    /// Size of libcurl's receive buffer in bytes (CURLOPT_BUFFERSIZE), which
+    /// bounds the size of each chunk handed to on_body; 0 keeps libcurl's
+    /// 16 KiB; libcurl keeps it within 1 KiB and 512 KiB. Larger buffers
+    /// mean fewer callbacks on big downloads.
+    std::size_t buffer_size = 0;
 
     // ---- callbacks ------------------------------------------------------------
     // Both run on the engine's executor, inside libcurl: they must not block.

@@ -8,6 +8,7 @@
 #include <boost/asio/error.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -104,6 +105,24 @@ BOOST_AUTO_TEST_CASE(large_and_chunked_bodies_arrive_intact) {
     BOOST_TEST(!chunked.ec);
     BOOST_TEST((chunked.res.body == pattern(1000000)));
     BOOST_TEST(chunked.res.bytes_received == 1000000u);
+}
+
+BOOST_AUTO_TEST_CASE(buffer_size_bounds_the_chunks_handed_to_on_body) {
+    auto largest_chunk = [&](std::size_t buffer_size) {
+        std::size_t largest = 0, total = 0;
+        request req(server.url("/bytes/3000000"));
+        req.buffer_size = buffer_size;
+        req.on_body = [&](std::string_view chunk) {
+            largest = std::max(largest, chunk.size());
+            total += chunk.size();
+        };
+        auto out = fetch_sync(io, eng, std::move(req));
+        BOOST_TEST(!out.ec);
+        BOOST_TEST(total == 3000000u);
+        return largest;
+    };
+    BOOST_TEST(largest_chunk(1024) <= 1024u);
+    BOOST_TEST(largest_chunk(0) > 1024u);                   // libcurl's own 16 KiB
 }
 
 BOOST_AUTO_TEST_CASE(gzip_is_decoded_unless_disabled) {
