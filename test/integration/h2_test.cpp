@@ -4,6 +4,7 @@
 // and say so.
 
 #include "common.hpp"
+#include "peer_process.hpp"
 #include "probe.hpp"
 
 #include <support/test_pki.hpp>
@@ -12,17 +13,9 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/test/unit_test.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <chrono>
 #include <fstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace asio = boost::asio;
@@ -41,76 +34,6 @@ std::string pattern(std::size_t n) {
     return s;
 }
 
-// A port that was free a moment ago (nghttpd cannot report the one it got).
-unsigned short free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ::close(fd);
-    return ntohs(addr.sin_port);
-}
-
-bool accepts_connections(unsigned short port) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(port);
-    const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-    ::close(fd);
-    return ok;
-}
-
-// nghttpd serving a document root, stopped (SIGTERM, reaped) on destruction.
-class nghttpd {
-public:
-    nghttpd(const pki& certs, const std::string& docroot) {
-        for (int attempt = 0; attempt < 3 && !port_; ++attempt) {
-            const unsigned short port = free_port();
-            const std::string port_arg = std::to_string(port);
-            pid_ = ::fork();
-            if (pid_ == 0) {
-                ::execl(nghttpd_path, "nghttpd", "-a", "127.0.0.1", "-d", docroot.c_str(), "-m", "100",
-                        port_arg.c_str(), certs.key_file.c_str(), certs.cert_file.c_str(),
-                        static_cast<char*>(nullptr));
-                ::_exit(127);
-            }
-            for (int i = 0; i < 500 && !port_; ++i) { // up to 5 s
-                int status = 0;
-                if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-                    pid_ = -1; // exited: the port was taken in the meantime
-                    break;
-                }
-                if (accepts_connections(port))
-                    port_ = port;
-                else
-                    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-            }
-        }
-    }
-    ~nghttpd() {
-        if (pid_ > 0) {
-            ::kill(pid_, SIGTERM);
-            ::waitpid(pid_, nullptr, 0);
-        }
-    }
-    nghttpd(const nghttpd&) = delete;
-    nghttpd& operator=(const nghttpd&) = delete;
-
-    unsigned short port() const { return port_; }
-    std::string url(const std::string& path) const {
-        return "https://127.0.0.1:" + std::to_string(port_) + path;
-    }
-
-private:
-    pid_t pid_ = -1;
-    unsigned short port_ = 0;
-};
-
 struct fixture {
     pki certs = make_test_pki();
     std::string docroot = certs.dir;
@@ -121,6 +44,16 @@ struct fixture {
         std::ofstream(docroot + "/hello") << "hello world";
         std::ofstream(docroot + "/big") << pattern(big_size);
     }
+    // nghttpd serving the document root over TLS, at most 100 streams a connection.
+    peer_process nghttpd() const {
+        return peer_process(nghttpd_path, [&](unsigned short port) {
+            return std::vector<std::string>{"-a", "127.0.0.1", "-d", docroot, "-m", "100",
+                                            std::to_string(port), certs.key_file, certs.cert_file};
+        });
+    }
+    static std::string url(const peer_process& server, const std::string& path) {
+        return "https://127.0.0.1:" + std::to_string(server.port()) + path;
+    }
     request h2(const std::string& url) const {
         request req(url);
         req.version = http_version::http2_tls;
@@ -129,14 +62,9 @@ struct fixture {
     }
 };
 
-// Skips the case, saying why, unless nghttpd is installed and started.
 #define REQUIRE_NGHTTPD(server)                                                                   \
-    if (::access(nghttpd_path, X_OK) != 0) {                                                      \
-        BOOST_TEST_MESSAGE("skipped: " << nghttpd_path << " not installed (Debian nghttp2-server)"); \
-        return;                                                                                   \
-    }                                                                                             \
-    nghttpd server(certs, docroot);                                                               \
-    BOOST_TEST_REQUIRE(server.port() != 0, "nghttpd did not start")
+    peer_process server = nghttpd();                                                              \
+    CURLASIO_REQUIRE_PEER(server, "nghttp2-server")
 
 // Starts `n` fetches of `req` at once and runs them all to completion.
 std::vector<probe> fetch_all(asio::io_context& io, engine& eng, const request& req, int n) {
@@ -158,7 +86,7 @@ BOOST_FIXTURE_TEST_SUITE(http2, fixture)
 
 BOOST_AUTO_TEST_CASE(concurrent_streams_share_one_connection_when_waiting_for_multiplex) {
     REQUIRE_NGHTTPD(server);
-    request req = h2(server.url("/hello"));
+    request req = h2(url(server, "/hello"));
     req.wait_for_multiplex = true;
     for (const probe& p : fetch_all(io, eng, req, 20)) {
         BOOST_TEST(p.calls == 1);
@@ -174,7 +102,7 @@ BOOST_AUTO_TEST_CASE(concurrent_streams_share_one_connection_when_waiting_for_mu
 // first connection has negotiated HTTP/2 each open their own.
 BOOST_AUTO_TEST_CASE(without_waiting_early_streams_open_connections_of_their_own) {
     REQUIRE_NGHTTPD(server);
-    for (const probe& p : fetch_all(io, eng, h2(server.url("/hello")), 20)) {
+    for (const probe& p : fetch_all(io, eng, h2(url(server, "/hello")), 20)) {
         BOOST_TEST(!p.ec, p.ec.message() << ": " << p.res.error_message);
         BOOST_TEST(p.res.http_version == 20);
     }
@@ -183,7 +111,7 @@ BOOST_AUTO_TEST_CASE(without_waiting_early_streams_open_connections_of_their_own
 
 BOOST_AUTO_TEST_CASE(cancelling_one_stream_leaves_the_others_and_the_connection) {
     REQUIRE_NGHTTPD(server);
-    request req = h2(server.url("/big"));
+    request req = h2(url(server, "/big"));
     req.wait_for_multiplex = true;
     // The first stream is cancelled from its own first body bytes: far from
     // its end (the file is 16 MiB), with the other streams under way.
@@ -215,7 +143,7 @@ BOOST_AUTO_TEST_CASE(cancelling_one_stream_leaves_the_others_and_the_connection)
     BOOST_TEST(connections_to(server.port()) == 1u);
 
     // The connection still carries new streams.
-    auto again = fetch_all(io, eng, h2(server.url("/hello")), 1);
+    auto again = fetch_all(io, eng, h2(url(server, "/hello")), 1);
     BOOST_TEST(!again[0].ec);
     BOOST_TEST(again[0].res.http_version == 20);
     BOOST_TEST(connections_to(server.port()) == 1u);
@@ -223,7 +151,7 @@ BOOST_AUTO_TEST_CASE(cancelling_one_stream_leaves_the_others_and_the_connection)
 
 BOOST_AUTO_TEST_CASE(a_refused_certificate_fails_every_stream) {
     REQUIRE_NGHTTPD(server);
-    request req = h2(server.url("/hello"));
+    request req = h2(url(server, "/hello"));
     req.ca_file.clear(); // the system store does not know the test CA
     req.wait_for_multiplex = true;
     for (const probe& p : fetch_all(io, eng, req, 5)) {

@@ -1,0 +1,114 @@
+#ifndef CURLASIO_TEST_INTEGRATION_PEER_PROCESS_HPP
+#define CURLASIO_TEST_INTEGRATION_PEER_PROCESS_HPP
+
+// A real server from a Debian package (nghttpd, tinyproxy) run as a child
+// process on a loopback port, for the cases where a real peer matters.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace curlasio::test {
+
+// A port that was free a moment ago (the programs cannot report the one they got).
+inline unsigned short free_loopback_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    ::close(fd);
+    return ntohs(addr.sin_port);
+}
+
+inline bool accepts_connections(unsigned short port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port);
+    const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    return ok;
+}
+
+/// Runs `program` with the arguments `args_for(port)` until it accepts
+/// connections on 127.0.0.1:port (a few tries, in case another process took
+/// the port first); port() is 0 when it never did. SIGTERM and reaped on
+/// destruction. Its output goes to /dev/null.
+class peer_process {
+public:
+    peer_process(std::string program,
+                 const std::function<std::vector<std::string>(unsigned short)>& args_for)
+        : program_(std::move(program)) {
+        if (!installed())
+            return;
+        for (int attempt = 0; attempt < 3 && !port_; ++attempt) {
+            const unsigned short port = free_loopback_port();
+            std::vector<std::string> args = args_for(port);
+            args.insert(args.begin(), program_);
+            std::vector<char*> argv;
+            for (auto& a : args)
+                argv.push_back(a.data());
+            argv.push_back(nullptr);
+            pid_ = ::fork();
+            if (pid_ == 0) {
+                ::freopen("/dev/null", "w", stdout);
+                ::freopen("/dev/null", "w", stderr);
+                ::execv(program_.c_str(), argv.data());
+                ::_exit(127);
+            }
+            for (int i = 0; i < 500 && !port_; ++i) { // up to 5 s
+                if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
+                    pid_ = -1; // it exited: the port was taken, or it failed
+                    break;
+                }
+                if (accepts_connections(port))
+                    port_ = port;
+                else
+                    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            }
+        }
+    }
+    ~peer_process() {
+        if (pid_ > 0) {
+            ::kill(pid_, SIGTERM);
+            ::waitpid(pid_, nullptr, 0);
+        }
+    }
+    peer_process(const peer_process&) = delete;
+    peer_process& operator=(const peer_process&) = delete;
+
+    bool installed() const { return ::access(program_.c_str(), X_OK) == 0; }
+    const std::string& program() const { return program_; }
+    unsigned short port() const { return port_; }
+
+private:
+    std::string program_;
+    pid_t pid_ = -1;
+    unsigned short port_ = 0;
+};
+
+/// Skips the current case, saying why, when the peer's program is missing;
+/// fails it when the program is there but did not start.
+#define CURLASIO_REQUIRE_PEER(peer, package)                                                      \
+    if (!(peer).installed()) {                                                                    \
+        BOOST_TEST_MESSAGE("skipped: " << (peer).program() << " not installed (Debian " package ")"); \
+        return;                                                                                   \
+    }                                                                                             \
+    BOOST_TEST_REQUIRE((peer).port() != 0, (peer).program() << " did not start")
+
+} // namespace curlasio::test
+
+#endif
