@@ -10,10 +10,19 @@
 
 #include <chrono>
 #include <optional>
+#include <string>
 #include <thread>
 #include <utility>
 
 namespace curlasio::test {
+
+/// The bytes of the test server's /bytes/<n> route: byte i is 'a' + i % 26.
+inline std::string pattern(std::size_t n) {
+    std::string s(n, '\0');
+    for (std::size_t i = 0; i < n; ++i)
+        s[i] = static_cast<char>('a' + i % 26);
+    return s;
+}
 
 struct outcome {
     error_code ec;

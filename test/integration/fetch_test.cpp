@@ -15,15 +15,9 @@
 namespace asio = boost::asio;
 using namespace curlasio;
 using curlasio::test::fetch_sync;
+using curlasio::test::pattern;
 
 namespace {
-
-std::string pattern(std::size_t n) {
-    std::string s(n, '\0');
-    for (std::size_t i = 0; i < n; ++i)
-        s[i] = static_cast<char>('a' + i % 26);
-    return s;
-}
 
 struct fixture {
     curlasio::test::test_server server;

@@ -27,13 +27,6 @@ namespace {
 constexpr const char* nghttpd_path = "/usr/sbin/nghttpd";
 constexpr std::size_t big_size = 16u << 20;
 
-std::string pattern(std::size_t n) {
-    std::string s(n, '\0');
-    for (std::size_t i = 0; i < n; ++i)
-        s[i] = static_cast<char>('a' + i % 26);
-    return s;
-}
-
 struct fixture {
     pki certs = make_test_pki();
     std::string docroot = certs.dir;
