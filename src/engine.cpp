@@ -331,13 +331,11 @@ void engine_impl::on_wait(int fd, wait_kind kind, std::uint64_t generation, cons
 }
 
 void engine_impl::execute(int fd, const socket_decision& d) {
-    if (d.cancel && static_cast<std::size_t>(fd) < descriptors_.size()) {
-        if (auto& desc = descriptors_[fd]) {
-            error_code ignored;
-            desc->cancel(ignored);
-        }
+    if (d.cancel && has_descriptor(fd)) {
+        error_code ignored;
+        descriptors_[fd]->cancel(ignored);
     }
-    if (d.release && static_cast<std::size_t>(fd) < descriptors_.size())
+    if (d.release && has_descriptor(fd))
         descriptors_[fd].reset(); // closes our duplicate, never libcurl's fd
     if (d.open) {
         if (static_cast<std::size_t>(fd) >= descriptors_.size())
