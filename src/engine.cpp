@@ -1,11 +1,11 @@
 #include <curlasio/detail/engine_impl.hpp>
 #include <curlasio/engine.hpp>
 
-#include <boost/asio/dispatch.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -107,7 +107,16 @@ engine_impl::~engine_impl() {
     release_everything();
 }
 
+template <typename F>
+void engine_impl::post_busy(F f) {
+    asio::post(executor_, [self = shared_from_this(), f = std::move(f)]() mutable {
+        busy_scope busy(*self);
+        f(*self);
+    });
+}
+
 void engine_impl::context_shutdown() noexcept {
+    busy_scope busy(*this);
     registry_ = nullptr;
     context_gone_.store(true, std::memory_order_release);
     drop_transfers();
@@ -152,23 +161,40 @@ void engine_impl::release_everything() noexcept {
 // ---- entry points from any thread --------------------------------------------
 
 void engine_impl::submit(transfer_ptr t, request req) {
-    asio::post(executor_, [self = shared_from_this(), t = std::move(t), req = std::move(req)]() mutable {
-        self->start(std::move(t), std::move(req));
+    post_busy([t = std::move(t), req = std::move(req)](engine_impl& e) mutable {
+        e.start(std::move(t), std::move(req));
     });
 }
 
-void engine_impl::cancel_async(std::uint64_t id) {
-    asio::post(executor_, [self = shared_from_this(), id] { self->cancel(id); });
+void engine_impl::cancel_async(std::uint64_t id, asio::cancellation_type type) {
+    post_busy([id, type](engine_impl& e) { e.cancel(id, type); });
 }
 
 void engine_impl::cancel_all_async() {
-    asio::post(executor_, [self = shared_from_this()] {
-        self->abort_all(asio::error::operation_aborted);
-    });
+    post_busy([](engine_impl& e) { e.abort_all(asio::error::operation_aborted); });
 }
 
-void engine_impl::shutdown_async() {
-    asio::dispatch(executor_, [self = shared_from_this()] { self->shutdown(); });
+void engine_impl::close() noexcept {
+    if (context_gone())
+        return;
+    // Inside our own code on this thread (a libcurl callback is on the
+    // stack): libcurl refuses to be cleaned up from there. Elsewhere, at
+    // once if no other thread is inside: the connections close now, as a
+    // socket's do in its destructor, even while nothing runs the executor.
+    if (owner_.load(std::memory_order_relaxed) != std::this_thread::get_id()) {
+        std::unique_lock lock(busy_, std::try_to_lock);
+        if (lock.owns_lock()) {
+            owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+            shutdown();
+            owner_.store(std::thread::id(), std::memory_order_relaxed);
+            return;
+        }
+    }
+    try {
+        post_busy([](engine_impl& e) { e.shutdown(); });
+    } catch (...) {
+        // Out of memory: the state is freed with its last reference instead.
+    }
 }
 
 // ---- transfers ----------------------------------------------------------------
@@ -183,6 +209,8 @@ void engine_impl::start(transfer_ptr owned, request req) {
         return t->complete(ec, std::move(r));
     }
 
+    if (idle_parked_)
+        unpark_idle_connections();
     CURL* h = t->easy.native();
     t->easy.count_activity_in(&activity_);
     curl_easy_setopt(h, CURLOPT_PRIVATE, t);
@@ -196,6 +224,7 @@ void engine_impl::start(transfer_ptr owned, request req) {
     } catch (...) {
         return t->complete(make_error_code(CURLE_OUT_OF_MEMORY), response{});
     }
+    t->added_at = actions_;
     if (CURLMcode rc = curl_multi_add_handle(multi_, h); rc != CURLM_OK) {
         transfers_.erase(t->id);
         response r;
@@ -206,10 +235,17 @@ void engine_impl::start(transfer_ptr owned, request req) {
     start_watchdog();
 }
 
-void engine_impl::cancel(std::uint64_t id) {
+void engine_impl::cancel(std::uint64_t id, asio::cancellation_type type) {
     auto it = transfers_.find(id);
     if (it == transfers_.end())
         return; // already completed: its handler gets the real result
+    // total ("no apparent side effects") only while libcurl has not yet run
+    // the transfer; terminal and partial at any stage.
+    constexpr auto any_stage = asio::cancellation_type::terminal | asio::cancellation_type::partial;
+    if ((type & any_stage) == asio::cancellation_type::none &&
+        ((type & asio::cancellation_type::total) == asio::cancellation_type::none ||
+         it->second->added_at != actions_))
+        return;
     finish(it->second, asio::error::operation_aborted, CURLE_ABORTED_BY_CALLBACK);
 }
 
@@ -226,10 +262,10 @@ void engine_impl::fail_later(CURL* easy, error_code ec, const char* message) {
     void* p = nullptr;
     if (!easy || curl_easy_getinfo(easy, CURLINFO_PRIVATE, &p) != CURLE_OK || !p)
         return;
-    asio::post(executor_, [self = shared_from_this(), id = static_cast<transfer*>(p)->id, ec, message] {
-        auto it = self->transfers_.find(id);
-        if (it != self->transfers_.end())
-            self->finish(it->second, ec, CURLE_ABORTED_BY_CALLBACK, message);
+    post_busy([id = static_cast<transfer*>(p)->id, ec, message](engine_impl& e) {
+        auto it = e.transfers_.find(id);
+        if (it != e.transfers_.end())
+            e.finish(it->second, ec, CURLE_ABORTED_BY_CALLBACK, message);
     });
 }
 
@@ -243,8 +279,8 @@ void engine_impl::finish(transfer* t, error_code ec, CURLcode result, const char
     else if (ec == asio::error::operation_aborted)
         r.error_message = "operation aborted";
     t->complete(ec, std::move(r));
-    if (transfers_.empty() && watchdog_armed_)
-        stop_watchdog_when_idle(2); // posted after the handler, which may start the next fetch
+    if (transfers_.empty() && !shut_down_ && (watchdog_armed_ || !idle_parked_))
+        go_idle_soon(2); // posted after the handler, which may start the next fetch
 }
 
 CURL* engine_impl::take_handle() noexcept {
@@ -271,6 +307,7 @@ void engine_impl::recycle(transfer* t) noexcept {
 void engine_impl::shutdown() {
     if (shut_down_)
         return;
+    shut_down_ = true; // from here on nothing new starts, and handles are not kept
     abort_all(asio::error::operation_aborted);
     release_everything();
 }
@@ -281,6 +318,7 @@ void engine_impl::socket_action(curl_socket_t fd, int events) {
     if (shut_down_)
         return;
     int running = 0;
+    ++actions_;
     curl_multi_socket_action(multi_, fd, events, &running);
     after_action();
 }
@@ -310,7 +348,11 @@ void engine_impl::drain_messages() {
 void engine_impl::on_wait(int fd, wait_kind kind, std::uint64_t generation, const error_code& ec) {
     const bool aborted = ec == asio::error::operation_aborted;
     wait_outcome w = table_.on_wait_done(fd, kind, generation, aborted, ec && !aborted);
-    if (!w.act || shut_down_)
+    if (shut_down_)
+        return;
+    if (w.idle_readable)
+        return retire_idle(fd);
+    if (!w.act)
         return;
     socket_action(fd, w.events);
     if (shut_down_)
@@ -322,12 +364,52 @@ void engine_impl::on_wait(int fd, wait_kind kind, std::uint64_t generation, cons
             idle_wakeups_.resize(static_cast<std::size_t>(fd) + 1);
         if (++idle_wakeups_[fd] > busy_wakeup_limit_) {
             idle_wakeups_[fd] = 0;
-            suspended_.push_back(fd);
-            busy_suspended_.fetch_add(1, std::memory_order_relaxed);
-            return;
+            // Bytes sent are progress too (a fast upload wakes on writes
+            // alone). Summed only here, once per busy_wakeup_limit idle
+            // wake-ups: a socket that spins for nothing is caught on the
+            // next round.
+            const std::uint64_t sent = bytes_sent();
+            if (sent == sent_at_check_) {
+                suspended_.push_back(fd);
+                busy_suspended_.fetch_add(1, std::memory_order_relaxed);
+                return;
+            }
+            sent_at_check_ = sent;
         }
     }
     execute(fd, table_.rearm(fd));
+}
+
+std::uint64_t engine_impl::bytes_sent() const noexcept {
+    std::uint64_t sum = 0;
+    for (const auto& [id, t] : transfers_) {
+        curl_off_t sent = 0;
+        curl_easy_getinfo(t->easy.native(), CURLINFO_SIZE_UPLOAD_T, &sent);
+        sum += static_cast<std::uint64_t>(sent);
+    }
+    return sum;
+}
+
+// libcurl 7.88 takes a readable idle connection for alive unless a peek
+// reads 0 (its close). Shut our duplicate down and drain what is pending:
+// libcurl's check then sees the end, drops the connection and opens a new
+// one. Data arriving after the shutdown resets the connection.
+void engine_impl::retire_idle(int fd) {
+    table_.retire_idle(fd);
+    if (!has_descriptor(fd))
+        return;
+    const int dup = descriptors_[fd]->native_handle();
+    ::shutdown(dup, SHUT_RDWR);
+    char sink[16384];
+    std::size_t stray = 0;
+    for (int i = 0; i < 64; ++i) { // bounded: at most 1 MiB per wake-up
+        const ssize_t n = ::recv(dup, sink, sizeof sink, MSG_DONTWAIT);
+        if (n <= 0)
+            break;
+        stray += static_cast<std::size_t>(n);
+    }
+    if (stray)
+        stray_closed_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void engine_impl::execute(int fd, const socket_decision& d) {
@@ -365,6 +447,7 @@ void engine_impl::arm(int fd, wait_kind kind, std::uint64_t generation) {
         return;
     desc->async_wait(kind == wait_kind::read ? descriptor::wait_read : descriptor::wait_write,
                      [self = shared_from_this(), fd, kind, generation](const error_code& ec) {
+                         busy_scope busy(*self);
                          self->on_wait(fd, kind, generation, ec);
                      });
 }
@@ -377,14 +460,15 @@ void engine_impl::apply_timer(const timer_decision& d) {
     if (d.arm) {
         timer_->expires_after(std::chrono::milliseconds(d.milliseconds));
         timer_->async_wait([self = shared_from_this(), g = d.generation](const error_code& ec) {
+            busy_scope busy(*self);
             if (self->schedule_.on_fired(g, ec == asio::error::operation_aborted))
                 self->socket_action(CURL_SOCKET_TIMEOUT, 0);
         });
     }
     if (d.post)
-        asio::post(executor_, [self = shared_from_this(), g = d.generation] {
-            if (self->schedule_.on_fired(g, false))
-                self->socket_action(CURL_SOCKET_TIMEOUT, 0);
+        post_busy([g = d.generation](engine_impl& e) {
+            if (e.schedule_.on_fired(g, false))
+                e.socket_action(CURL_SOCKET_TIMEOUT, 0);
         });
 }
 
@@ -398,6 +482,7 @@ void engine_impl::start_watchdog() {
     watchdog_->async_wait([self = shared_from_this()](const error_code& ec) {
         if (ec == asio::error::operation_aborted)
             return; // cancelled: whoever cancelled cleared watchdog_armed_
+        busy_scope busy(*self);
         self->watchdog_armed_ = false;
         if (self->shut_down_)
             return;
@@ -412,19 +497,49 @@ void engine_impl::start_watchdog() {
 }
 
 // Nothing to watch, and a pending wait would keep run() from returning: the
-// watchdog stops once the engine has stayed idle for `turns` turns of the
-// executor. A completion handler that starts the next fetch (the usual loop)
-// keeps it armed, where a cancel and re-arm per fetch would cost a
-// timerfd_settime each.
-void engine_impl::stop_watchdog_when_idle(int turns) {
-    asio::post(executor_, [self = shared_from_this(), turns] {
-        if (!self->transfers_.empty() || !self->watchdog_armed_)
+// watchdog stops, and the idle connections' waits go, once the engine has
+// stayed idle for `turns` turns of the executor. A completion handler that
+// starts the next fetch (the usual loop) keeps both armed, where a cancel and
+// re-arm per fetch would cost syscalls.
+void engine_impl::go_idle_soon(int turns) {
+    post_busy([turns](engine_impl& e) {
+        if (!e.transfers_.empty() || e.shut_down_)
             return;
         if (turns > 1)
-            return self->stop_watchdog_when_idle(turns - 1);
-        self->watchdog_->cancel();
-        self->watchdog_armed_ = false;
+            return e.go_idle_soon(turns - 1);
+        if (e.watchdog_armed_) {
+            e.watchdog_->cancel();
+            e.watchdog_armed_ = false;
+        }
+        if (!e.idle_parked_) {
+            e.idle_parked_ = true;
+            for (int fd : e.table_.idle_fds())
+                e.execute(fd, e.table_.park_idle(fd));
+        }
     });
+}
+
+// The first transfer after a pause: what arrived on an idle connection while
+// nothing watched it is found with one poll(), and the others are watched
+// again.
+void engine_impl::unpark_idle_connections() {
+    idle_parked_ = false;
+    std::vector<pollfd> fds;
+    for (int fd : table_.idle_fds())
+        if (has_descriptor(fd))
+            fds.push_back({descriptors_[fd]->native_handle(), POLLIN, 0});
+    if (fds.empty())
+        return;
+    ::poll(fds.data(), fds.size(), 0);
+    std::size_t i = 0;
+    for (int fd : table_.idle_fds()) {
+        if (!has_descriptor(fd))
+            continue;
+        if (fds[i++].revents)
+            retire_idle(fd);
+        else
+            execute(fd, table_.unpark_idle(fd));
+    }
 }
 
 void engine_impl::watchdog_tick() {
@@ -444,6 +559,7 @@ void engine_impl::watchdog_tick() {
     // then arm whatever the table wants but lacks.
     stalls_kicked_.fetch_add(1, std::memory_order_relaxed);
     int running = 0;
+    ++actions_;
     CURL_IGNORE_DEPRECATION(curl_multi_socket_all(multi_, &running);)
     after_action();
     if (shut_down_)
@@ -475,6 +591,7 @@ bool engine_impl::holds_connected(int fd) const noexcept {
 }
 
 void engine_impl::debug_lose_wakeups() {
+    busy_scope busy(*this);
     for (int fd : table_.watched_fds())
         if (auto& desc = descriptors_[fd]) {
             error_code ignored;
@@ -485,6 +602,7 @@ void engine_impl::debug_lose_wakeups() {
 }
 
 void engine_impl::debug_watch(int fd, int what) {
+    busy_scope busy(*this);
     socket_callback(nullptr, fd, what, this, nullptr);
 }
 
@@ -508,7 +626,13 @@ int engine_impl::socket_callback(CURL* easy, curl_socket_t fd, int what, void* p
                 : what != CURL_POLL_REMOVE && self->table_.watched(fd) && !self->still_libcurls(fd);
         if (stale)
             self->execute(fd, self->table_.on_close(fd));
-        self->execute(fd, self->table_.on_poll(fd, what));
+        // An idle HTTP/1.x connection of ours is watched for stray bytes;
+        // HTTP/2's frames are libcurl's to check.
+        long version = 0;
+        const bool watch_idle = what == CURL_POLL_REMOVE && easy && !self->shut_down_ &&
+                                curl_easy_getinfo(easy, CURLINFO_HTTP_VERSION, &version) == CURLE_OK &&
+                                version != CURL_HTTP_VERSION_2_0 && version != CURL_HTTP_VERSION_3;
+        self->execute(fd, self->table_.on_poll(fd, what, watch_idle));
         if (self->table_.watched(fd) && !self->has_descriptor(fd)) {
             // No descriptor left for our duplicate: nothing could wake the
             // transfer up, so it fails now rather than at its deadline.
@@ -571,26 +695,30 @@ engine::engine(boost::asio::io_context& io, const engine_options& options)
     : engine(io.get_executor(), options) {}
 
 engine::engine(executor_type ex, const engine_options& options)
-    : impl_(std::make_shared<detail::engine_impl>(std::move(ex), options)) {}
+    : executor_(ex), impl_(std::make_shared<detail::engine_impl>(std::move(ex), options)) {}
+
+engine::engine(engine&& other) noexcept : executor_(other.executor_), impl_(std::move(other.impl_)) {}
 
 engine& engine::operator=(engine&& other) noexcept {
     if (this != &other) {
-        if (impl_ && !impl_->context_gone())
-            impl_->shutdown_async();
+        if (impl_)
+            impl_->close();
+        executor_ = other.executor_;
         impl_ = std::move(other.impl_);
     }
     return *this;
 }
 
 engine::~engine() {
-    if (impl_ && !impl_->context_gone())
-        impl_->shutdown_async();
+    if (impl_)
+        impl_->close();
 }
 
-engine::executor_type engine::get_executor() const noexcept { return impl_->executor(); }
+void engine::cancel() {
+    if (impl_)
+        impl_->cancel_all_async();
+}
 
-void engine::cancel() { impl_->cancel_all_async(); }
-
-engine_stats engine::stats() const noexcept { return impl_->stats(); }
+engine_stats engine::stats() const noexcept { return impl_ ? impl_->stats() : engine_stats{}; }
 
 } // namespace curlasio

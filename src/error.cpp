@@ -61,6 +61,8 @@ public:
             return "a user callback threw an exception";
         case errc::headers_too_large:
             return "response headers exceed the configured maximum size";
+        case errc::engine_moved_from:
+            return "the engine was moved from";
         }
         return "unknown curlasio error";
     }

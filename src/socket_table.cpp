@@ -2,6 +2,8 @@
 
 #include <curl/curl.h>
 
+#include <utility>
+
 namespace curlasio::detail {
 
 namespace {
@@ -50,7 +52,7 @@ void socket_table::arm_missing(entry& e, socket_decision& d) {
     d.generation = e.generation;
 }
 
-socket_decision socket_table::on_poll(int fd, int what) {
+socket_decision socket_table::on_poll(int fd, int what, bool watch_idle) {
     if (fd < 0)
         return {};
     if (what == CURL_POLL_REMOVE) {
@@ -60,22 +62,76 @@ socket_decision socket_table::on_poll(int fd, int what) {
         if (!e->ours)
             return drop(*e); // we will not hear of its close: let go of it now
         socket_decision d;
-        d.cancel = true;
         d.generation = e->generation;
-        *e = entry{.ours = true, .held = true};
+        const bool read_armed = e->armed[index(wait_kind::read)];
+        const bool write_armed = e->armed[index(wait_kind::write)];
+        *e = entry{.ours = true, .held = true, .watch_idle = watch_idle};
         --watched_;
+        if (!watch_idle) {
+            d.cancel = true;
+        } else if (write_armed) {
+            // Cancelling takes the read wait too: a fresh one, with a fresh
+            // generation, so that a completion already queued is not taken
+            // for the idle one.
+            d.cancel = true;
+            d.arm_read = true;
+            d.generation = e->idle_generation = next_generation_++;
+        } else {
+            // No read wait, or exactly one (tagged d.generation), which goes
+            // on as the idle wait.
+            d.arm_read = !read_armed;
+            e->idle_generation = d.generation;
+        }
         return d;
     }
     entry& e = slot(fd);
     socket_decision d;
     if (!e.generation) {
-        e.generation = next_generation_++;
+        if (e.idle_generation) {
+            // The idle wait goes on as this entry's read wait.
+            e.generation = std::exchange(e.idle_generation, 0);
+            e.armed[index(wait_kind::read)] = true;
+        } else {
+            e.generation = next_generation_++;
+        }
+        e.watch_idle = false;
         ++watched_;
         d.open = !e.held; // a socket of ours is kept between its requests
         e.held = true;
     }
     e.wanted = static_cast<std::uint8_t>(what & (CURL_POLL_IN | CURL_POLL_OUT));
     arm_missing(e, d);
+    return d;
+}
+
+socket_decision socket_table::park_idle(int fd) {
+    socket_decision d;
+    if (fd < 0 || static_cast<std::size_t>(fd) >= entries_.size())
+        return d;
+    entry& e = entries_[fd];
+    if (e.generation || !e.idle_generation)
+        return d;
+    d.cancel = true;
+    d.generation = std::exchange(e.idle_generation, 0);
+    return d;
+}
+
+void socket_table::retire_idle(int fd) noexcept {
+    if (fd >= 0 && static_cast<std::size_t>(fd) < entries_.size() && !entries_[fd].generation) {
+        entries_[fd].watch_idle = false;
+        entries_[fd].idle_generation = 0;
+    }
+}
+
+socket_decision socket_table::unpark_idle(int fd) {
+    socket_decision d;
+    if (fd < 0 || static_cast<std::size_t>(fd) >= entries_.size())
+        return d;
+    entry& e = entries_[fd];
+    if (e.generation || e.idle_generation || !e.watch_idle)
+        return d;
+    d.arm_read = true;
+    d.generation = e.idle_generation = next_generation_++;
     return d;
 }
 
@@ -99,7 +155,17 @@ socket_decision socket_table::on_close(int fd) {
 wait_outcome socket_table::on_wait_done(int fd, wait_kind kind, std::uint64_t generation,
                                         bool aborted, bool failed) {
     entry* e = live(fd);
-    if (!e || e->generation != generation)
+    if (!e) {
+        // The wait of an idle connection? (Cancelled ones are not news.)
+        if (kind != wait_kind::read || fd < 0 || static_cast<std::size_t>(fd) >= entries_.size())
+            return {};
+        entry& idle = entries_[fd];
+        if (!idle.idle_generation || idle.idle_generation != generation)
+            return {};
+        idle.idle_generation = 0;
+        return {.idle_readable = !aborted};
+    }
+    if (e->generation != generation)
         return {};
     int i = index(kind);
     e->armed[i] = false;
@@ -151,6 +217,19 @@ std::vector<int> socket_table::held_fds() const {
         if (entries_[fd].held)
             out.push_back(static_cast<int>(fd));
     return out;
+}
+
+std::vector<int> socket_table::idle_fds() const {
+    std::vector<int> out;
+    for (std::size_t fd = 0; fd < entries_.size(); ++fd)
+        if (entries_[fd].watch_idle && !entries_[fd].generation)
+            out.push_back(static_cast<int>(fd));
+    return out;
+}
+
+bool socket_table::idle_watched(int fd) const noexcept {
+    return fd >= 0 && static_cast<std::size_t>(fd) < entries_.size() && !entries_[fd].generation &&
+           entries_[fd].idle_generation != 0;
 }
 
 std::vector<int> socket_table::watched_fds() const {

@@ -80,8 +80,9 @@ private:
     boost::asio::executor_work_guard<handler_executor> work_;
 };
 
-/// Per-operation cancellation: every type (terminal, partial, total) aborts
-/// the transfer. Runs wherever the signal is emitted; posts to the engine.
+/// Per-operation cancellation: posts to the engine, which decides by the
+/// type and the transfer's stage (see async_fetch). Runs wherever the signal
+/// is emitted.
 struct fetch_cancellation {
     std::weak_ptr<engine_impl> engine;
     std::uint64_t id;
@@ -90,7 +91,7 @@ struct fetch_cancellation {
         if (type == boost::asio::cancellation_type::none)
             return;
         if (auto e = engine.lock())
-            e->cancel_async(id);
+            e->cancel_async(id, type);
     }
 };
 
@@ -102,12 +103,15 @@ class initiate_fetch {
 public:
     using executor_type = engine::executor_type;
 
-    explicit initiate_fetch(engine& eng) noexcept : engine_(eng.impl()) {}
+    explicit initiate_fetch(engine& eng) noexcept
+        : executor_(eng.get_executor()), engine_(eng.impl()) {}
 
-    executor_type get_executor() const noexcept { return engine_->executor(); }
+    executor_type get_executor() const noexcept { return executor_; }
 
     template <typename Handler>
     void operator()(Handler&& handler, request req) const {
+        if (!engine_)
+            return fail(std::forward<Handler>(handler), errc::engine_moved_from);
         using op_type = detail::fetch_op<std::decay_t<Handler>>;
         auto slot = boost::asio::get_associated_cancellation_slot(handler);
         std::decay_t<Handler> h(std::forward<Handler>(handler));
@@ -123,6 +127,21 @@ public:
     }
 
 private:
+    // Completes through the handler's executor, never inline.
+    template <typename Handler>
+    void fail(Handler&& handler, errc e) const {
+        auto ex = boost::asio::get_associated_executor(handler, executor_);
+        auto alloc = boost::asio::get_associated_allocator(handler, std::allocator<void>());
+        boost::asio::post(ex, boost::asio::bind_allocator(
+                                  alloc, [h = std::decay_t<Handler>(std::forward<Handler>(handler)),
+                                          e]() mutable {
+                                      response r;
+                                      r.error_message = make_error_code(e).message();
+                                      std::move(h)(make_error_code(e), std::move(r));
+                                  }));
+    }
+
+    executor_type executor_;
     std::shared_ptr<detail::engine_impl> engine_;
 };
 
@@ -145,14 +164,21 @@ using default_fetch_token_t = std::conditional_t<
 /// engine's), through asio::post: never inside this call, never inside a
 /// libcurl callback. Its associated allocator allocates the operation state.
 ///
-/// Per-operation cancellation: terminal, partial and total are all honoured
-/// and abort the transfer: the handler gets asio::error::operation_aborted and
-/// the easy handle is removed from libcurl. The request may already have
-/// reached the server. If the transfer had already finished, the handler gets
-/// its real result. The engine stays usable.
+/// Per-operation cancellation, through the token's associated slot:
+/// - terminal and partial: honoured at every stage. The transfer is removed
+///   from libcurl and the handler gets asio::error::operation_aborted; the
+///   request may already have reached the server.
+/// - total ("no apparent side effects"): honoured only while libcurl has not
+///   yet run the transfer (the start still posted, or added to libcurl and
+///   not yet driven; in practice a cancellation emitted right after the call,
+///   before the executor ran anything else). Later it is ignored and the
+///   fetch goes on to its real result.
+/// If the transfer had already finished, the handler gets its real result.
+/// Either way the engine stays usable.
 ///
 /// Lifetimes: `req` is taken by value; nothing else needs to outlive the call.
-/// Destroying `eng` completes the operation with operation_aborted.
+/// Destroying `eng` completes the operation with operation_aborted. On a
+/// moved-from engine the operation completes with errc::engine_moved_from.
 ///
 /// Thread safety: may be called from any thread when the engine's executor
 /// is a strand (or an io_context run by one thread).

@@ -24,6 +24,11 @@ struct engine_stats {
     /// Times a socket kept firing with no transfer making progress (a busy
     /// loop) and its waits were suspended until the next watchdog look.
     std::uint64_t busy_sockets_suspended = 0;
+    /// Idle connections that received bytes while no transfer used them
+    /// (what a server sent after a complete response) and were closed
+    /// instead of being reused: those bytes would otherwise have been read
+    /// as the next request's response. Non-zero points at the server.
+    std::uint64_t stray_data_connections = 0;
 };
 
 /// Runs libcurl transfers inside an Asio executor: one CURLM*, its sockets
@@ -38,21 +43,33 @@ struct engine_stats {
 ///
 /// Lifetime: destroying the engine, or calling cancel(), aborts every
 /// transfer; each pending handler still runs exactly once, with
-/// asio::error::operation_aborted. The engine's internal state lives on until
-/// its last pending wait has run, so the io_context may keep running (or be
-/// destroyed) afterwards.
+/// asio::error::operation_aborted, on its executor (so only once that
+/// executor runs again). Destruction also closes every connection and frees
+/// libcurl's state at once, unless a thread is inside the engine's code at
+/// that moment: another thread running its executor, or this thread inside
+/// one of the engine's callbacks (request::on_body, on_progress,
+/// engine_options::open_socket); then that is done as soon as the engine's
+/// code is left, on the executor. The internal state lives on until its last
+/// pending wait has run, so the io_context may keep running (or be
+/// destroyed) afterwards. Any callback of the engine may destroy it.
+///
+/// A moved-from engine keeps its executor and nothing else: it may be
+/// destroyed, assigned to and queried (stats() all zero, cancel() does
+/// nothing); async_fetch on it completes with errc::engine_moved_from.
 class engine {
 public:
     using executor_type = boost::asio::any_io_executor;
 
     explicit engine(boost::asio::io_context& io, const engine_options& options = {});
     explicit engine(executor_type ex, const engine_options& options = {});
-    engine(engine&& other) noexcept = default;
-    /// Aborts this engine's transfers, then takes over `other`'s.
+    /// Takes over `other`'s transfers; `other` keeps only its executor.
+    engine(engine&& other) noexcept;
+    /// Aborts this engine's transfers (as the destructor does), then takes
+    /// over `other`'s.
     engine& operator=(engine&& other) noexcept;
     ~engine();
 
-    executor_type get_executor() const noexcept;
+    executor_type get_executor() const noexcept { return executor_; }
 
     /// Aborts every running transfer (their handlers get operation_aborted);
     /// the engine remains usable. Safe from any thread.
@@ -61,10 +78,11 @@ public:
     /// The watchdog's counters. Safe from any thread.
     engine_stats stats() const noexcept;
 
-    /// Internal: the shared state async_fetch submits to.
+    /// Internal: the shared state async_fetch submits to; null once moved from.
     const std::shared_ptr<detail::engine_impl>& impl() const noexcept { return impl_; }
 
 private:
+    executor_type executor_;
     std::shared_ptr<detail::engine_impl> impl_;
 };
 

@@ -31,6 +31,8 @@ enum class errc {
     callback_threw,
     /// The response head exceeded request::max_header_size.
     headers_too_large,
+    /// async_fetch on an engine that was moved from.
+    engine_moved_from,
 };
 
 /// Category "curl.easy": values are CURLcode.

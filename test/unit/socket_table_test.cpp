@@ -674,4 +674,127 @@ BOOST_AUTO_TEST_CASE(randomized_against_model) {
     BOOST_TEST(seen.reuses > 100);
 }
 
+// ---- idle connections (watch_idle) ----------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(idle_watch_keeps_the_read_wait_and_hands_it_to_the_next_request) {
+    socket_table t;
+    t.on_open(5);
+    const auto g = t.on_poll(5, CURL_POLL_IN).generation;
+    // The response arrived; libcurl is done with the socket while a read
+    // wait is armed (the usual end of a kept-alive request).
+    auto d = t.on_poll(5, CURL_POLL_REMOVE, true);
+    BOOST_TEST(!d.cancel); // the armed read wait goes on as the idle one
+    BOOST_TEST(!d.arm_read);
+    BOOST_TEST(!d.release);
+    BOOST_TEST(t.idle_watched(5));
+    BOOST_TEST(t.idle_fds() == std::vector<int>{5}, boost::test_tools::per_element());
+    BOOST_TEST(!t.watched(5));
+
+    // Reused: the idle wait is the new request's read wait; nothing is armed.
+    auto r = t.on_poll(5, CURL_POLL_IN);
+    check_nothing(r);
+    BOOST_TEST(t.generation(5) == g);
+    BOOST_TEST(t.armed(5, rd));
+    BOOST_TEST(!t.idle_watched(5));
+    BOOST_TEST(t.idle_fds().empty());
+    // Its completion is an ordinary readiness now.
+    wait_outcome w = t.on_wait_done(5, rd, g, false, false);
+    BOOST_TEST(w.act);
+    BOOST_TEST(!w.idle_readable);
+}
+
+BOOST_AUTO_TEST_CASE(idle_watch_fires_while_idle) {
+    socket_table t;
+    t.on_open(6);
+    const auto g = t.on_poll(6, CURL_POLL_OUT).generation;
+    BOOST_TEST(t.on_wait_done(6, wr, g, false, false).act);
+    // No read wait armed at REMOVE: one is armed for the idle time.
+    auto d = t.on_poll(6, CURL_POLL_REMOVE, true);
+    BOOST_TEST(!d.cancel);
+    BOOST_TEST(d.arm_read);
+    BOOST_TEST(!d.arm_write);
+    // A stale write completion of the old generation says nothing.
+    wait_outcome stale = t.on_wait_done(6, wr, d.generation, false, false);
+    BOOST_TEST(!stale.act);
+    BOOST_TEST(!stale.idle_readable);
+    // Bytes arrive while idle.
+    wait_outcome w = t.on_wait_done(6, rd, d.generation, false, false);
+    BOOST_TEST(!w.act);
+    BOOST_TEST(w.idle_readable);
+    BOOST_TEST(!t.idle_watched(6));
+    // Once only.
+    BOOST_TEST(!t.on_wait_done(6, rd, d.generation, false, false).idle_readable);
+    // Made unusable: never watched again, still held until libcurl closes it.
+    t.retire_idle(6);
+    check_nothing(t.unpark_idle(6));
+    BOOST_TEST(t.idle_fds().empty());
+    BOOST_TEST(t.held(6));
+    BOOST_TEST(t.on_close(6).release);
+}
+
+BOOST_AUTO_TEST_CASE(idle_watch_after_a_cancelled_write_wait_is_fresh) {
+    socket_table t;
+    t.on_open(7);
+    auto first = t.on_poll(7, CURL_POLL_INOUT);
+    const auto g = first.generation;
+    auto d = t.on_poll(7, CURL_POLL_REMOVE, true);
+    BOOST_TEST(d.cancel); // the write wait must go, taking the read wait with it
+    BOOST_TEST(d.arm_read);
+    BOOST_TEST(d.generation != g);
+    // The old read wait, cancelled or already completed, is not the idle one.
+    BOOST_TEST(!t.on_wait_done(7, rd, g, false, false).idle_readable);
+    BOOST_TEST(!t.on_wait_done(7, rd, g, true, false).idle_readable);
+    BOOST_TEST(t.idle_watched(7));
+    BOOST_TEST(t.on_wait_done(7, rd, d.generation, false, true).idle_readable); // an error too
+}
+
+BOOST_AUTO_TEST_CASE(idle_watch_parks_and_unparks) {
+    socket_table t;
+    t.on_open(8);
+    t.on_poll(8, CURL_POLL_IN);
+    auto d = t.on_poll(8, CURL_POLL_REMOVE, true);
+    // The engine has nothing to do: the idle waits go.
+    auto p = t.park_idle(8);
+    BOOST_TEST(p.cancel);
+    BOOST_TEST(!p.arm_read);
+    BOOST_TEST(!t.idle_watched(8));
+    BOOST_TEST(t.idle_fds() == std::vector<int>{8}, boost::test_tools::per_element());
+    // Its cancelled completion is no news.
+    BOOST_TEST(!t.on_wait_done(8, rd, d.generation, true, false).idle_readable);
+    check_nothing(t.park_idle(8)); // twice
+    // Work again: watched again, with a fresh generation.
+    auto u = t.unpark_idle(8);
+    BOOST_TEST(u.arm_read);
+    BOOST_TEST(!u.cancel);
+    BOOST_TEST(u.generation != d.generation);
+    BOOST_TEST(t.idle_watched(8));
+    check_nothing(t.unpark_idle(8)); // twice
+    // Reused: the unparked wait becomes the read wait.
+    check_nothing(t.on_poll(8, CURL_POLL_IN));
+    BOOST_TEST(t.generation(8) == u.generation);
+    // Nothing to park or unpark on a watched socket, a foreign one, or none.
+    check_nothing(t.park_idle(8));
+    check_nothing(t.unpark_idle(8));
+    check_nothing(t.unpark_idle(100));
+    t.on_poll(3, CURL_POLL_IN);
+    check_nothing(t.unpark_idle(3));
+}
+
+BOOST_AUTO_TEST_CASE(idle_watch_only_when_asked) {
+    socket_table t;
+    t.on_open(9);
+    t.on_poll(9, CURL_POLL_IN);
+    auto d = t.on_poll(9, CURL_POLL_REMOVE, false); // HTTP/2: libcurl checks it itself
+    BOOST_TEST(d.cancel);
+    BOOST_TEST(!d.arm_read);
+    BOOST_TEST(!t.idle_watched(9));
+    BOOST_TEST(t.idle_fds().empty());
+    check_nothing(t.unpark_idle(9)); // nor after the engine was idle
+    // A foreign fd is let go at REMOVE, idle watch or not.
+    t.on_poll(4, CURL_POLL_IN);
+    auto f = t.on_poll(4, CURL_POLL_REMOVE, true);
+    BOOST_TEST(f.release);
+    BOOST_TEST(!f.arm_read);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

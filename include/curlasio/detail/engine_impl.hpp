@@ -2,8 +2,9 @@
 #define CURLASIO_DETAIL_ENGINE_IMPL_HPP
 
 // The engine's state: one CURLM*, the socket table, the timer. Every member
-// function runs on the engine's executor; the only members safe from other
-// threads are executor() and next_id(). Shared ownership: every wait, post and
+// function runs on the engine's executor, holding busy_; the only members
+// safe from other threads are executor(), next_id(), stats() and the *_async
+// entry points and close(). Shared ownership: every wait, post and
 // cancellation handler keeps the state alive until it has run.
 
 #include <curlasio/detail/socket_table.hpp>
@@ -13,6 +14,7 @@
 #include <curlasio/engine_options.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/cancellation_type.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -22,7 +24,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -45,13 +49,18 @@ public:
     /// From any thread: hands `t` and what it must fetch to the engine
     /// (posted to its executor).
     void submit(transfer_ptr t, request req);
-    /// From any thread: aborts transfer `id` if it is still running.
-    void cancel_async(std::uint64_t id);
+    /// From any thread: aborts transfer `id` if it is still running and
+    /// `type` may abort it at its stage (see async_fetch).
+    void cancel_async(std::uint64_t id, boost::asio::cancellation_type type);
     /// From any thread: aborts every running transfer; the engine stays usable.
     void cancel_all_async();
-    /// From any thread: aborts everything and frees libcurl's state. Handlers
-    /// still run, with operation_aborted; later submissions are refused the same way.
-    void shutdown_async();
+    /// From any thread, for the engine's destructor: aborts everything and
+    /// frees libcurl's state, closing its connections. Done at once when no
+    /// thread is inside the engine's code; posted when one is (this one,
+    /// inside a libcurl callback, or another thread running the executor).
+    /// Handlers still run, with operation_aborted; later submissions are
+    /// refused the same way.
+    void close() noexcept;
 
     /// Called while the execution context shuts down (its destructor): frees
     /// libcurl's state and the transfers without running their handlers,
@@ -66,7 +75,8 @@ public:
     /// From any thread.
     engine_stats stats() const noexcept {
         return {stalls_kicked_.load(std::memory_order_relaxed),
-                busy_suspended_.load(std::memory_order_relaxed)};
+                busy_suspended_.load(std::memory_order_relaxed),
+                stray_closed_.load(std::memory_order_relaxed)};
     }
 
     // ---- fault injection, for tests only (executor only) --------------------------
@@ -79,10 +89,33 @@ public:
 private:
     using descriptor = boost::asio::posix::stream_descriptor;
 
+    // Held by every piece of engine code that runs on the executor, so that
+    // close() from another thread knows whether it may act at once; owner_
+    // tells close() that its own thread is inside (a libcurl callback).
+    class busy_scope {
+    public:
+        explicit busy_scope(engine_impl& e) : e_(e) {
+            e_.busy_.lock();
+            e_.owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+        }
+        ~busy_scope() {
+            e_.owner_.store(std::thread::id(), std::memory_order_relaxed);
+            e_.busy_.unlock();
+        }
+        busy_scope(const busy_scope&) = delete;
+        busy_scope& operator=(const busy_scope&) = delete;
+
+    private:
+        engine_impl& e_;
+    };
+    /// Posts f to the executor, to run inside a busy_scope.
+    template <typename F>
+    void post_busy(F f);
+
     void start(transfer_ptr t, request req);
     void drop_transfers() noexcept;
     void release_everything() noexcept;
-    void cancel(std::uint64_t id);
+    void cancel(std::uint64_t id, boost::asio::cancellation_type type);
     void abort_all(error_code ec);
     void shutdown();
     void finish(transfer* t, error_code ec, CURLcode result, const char* message = nullptr);
@@ -99,9 +132,14 @@ private:
     void on_wait(int fd, wait_kind kind, std::uint64_t generation, const error_code& ec);
     void apply_timer(const timer_decision& d);
     void start_watchdog();
-    void stop_watchdog_when_idle(int turns);
     void watchdog_tick();
+    /// Bytes sent by the running transfers (libcurl's count), for the watchdog.
+    std::uint64_t bytes_sent() const noexcept;
     bool any_wait_armed() const;
+    void go_idle_soon(int turns);
+    void unpark_idle_connections();
+    /// An idle connection became readable: make libcurl see it dead.
+    void retire_idle(int fd);
     bool has_descriptor(int fd) const noexcept;
     /// True while libcurl's `fd` is still the file our duplicate refers to.
     bool still_libcurls(int fd) const noexcept;
@@ -130,6 +168,10 @@ private:
     engine_registry* registry_ = nullptr; // null once the context shut down
     std::atomic<bool> context_gone_{false};
     bool shut_down_ = false;
+    std::mutex busy_;
+    std::atomic<std::thread::id> owner_{};
+    std::uint64_t actions_ = 0;         // calls that let libcurl run transfers
+    bool idle_parked_ = false;          // idle connections unwatched (no transfer)
     bool callback_failed_ = false; // a callback could not do its job (allocation)
     std::function<curl_socket_t(curlsocktype, const curl_sockaddr&)> open_socket_;
 
@@ -144,6 +186,8 @@ private:
     std::vector<int> suspended_;              // busy fds whose waits wait for the tick
     std::atomic<std::uint64_t> stalls_kicked_{0};
     std::atomic<std::uint64_t> busy_suspended_{0};
+    std::atomic<std::uint64_t> stray_closed_{0};
+    std::uint64_t sent_at_check_ = 0;
 };
 
 } // namespace curlasio::detail

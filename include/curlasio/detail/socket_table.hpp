@@ -53,12 +53,35 @@ struct wait_outcome {
     bool act = false;
     /// CURL_CSELECT_IN / _OUT, with CURL_CSELECT_ERR added on a wait error.
     int events = 0;
+    /// An idle connection (kept by libcurl for reuse, no transfer on it)
+    /// became readable: bytes nobody asked for, or the peer's close. It must
+    /// never carry another request (see socket_table::on_poll).
+    bool idle_readable = false;
 };
 
 class socket_table {
 public:
     /// CURLMOPT_SOCKETFUNCTION(fd, what), what being CURL_POLL_*.
-    socket_decision on_poll(int fd, int what);
+    ///
+    /// `watch_idle`, for a REMOVE of a socket of ours: libcurl keeps the
+    /// connection for reuse, and the table keeps a read wait on it while it
+    /// is idle. libcurl 7.88 reuses a connection with unread bytes pending
+    /// (its liveness check only notices a close), so bytes a server sends
+    /// after a complete HTTP/1.x response would become the next request's
+    /// answer. The wait completing while the connection is still idle is
+    /// wait_outcome::idle_readable. When libcurl watches the socket again,
+    /// that wait goes on as its read wait (no re-arm, no extra syscall).
+    /// Not for HTTP/2, whose frames libcurl reads and checks itself.
+    socket_decision on_poll(int fd, int what, bool watch_idle = false);
+
+    /// The engine has no transfer left: the idle waits must go, or they
+    /// would keep the executor's run() from returning. Cancels them.
+    socket_decision park_idle(int fd);
+    /// A transfer starts after park_idle: watch the idle connection again.
+    socket_decision unpark_idle(int fd);
+    /// The idle connection was found readable and made unusable: it is not
+    /// watched again (libcurl closes it when it next looks).
+    void retire_idle(int fd) noexcept;
 
     /// CURLOPT_OPENSOCKETFUNCTION produced `fd`. An entry still present for
     /// that number belonged to an fd libcurl closed without telling us.
@@ -95,6 +118,10 @@ public:
     std::vector<int> watched_fds() const;
     /// Every fd the engine holds a descriptor for, for a final release.
     std::vector<int> held_fds() const;
+    /// Idle connections of ours to watch (REMOVEd with watch_idle, not yet
+    /// watched by libcurl again), and whether one has its idle wait armed.
+    std::vector<int> idle_fds() const;
+    bool idle_watched(int fd) const noexcept;
 
 private:
     struct entry {
@@ -104,6 +131,8 @@ private:
         bool failed[2] = {false, false};
         bool ours = false;            // opened by our open callback, not yet closed
         bool held = false;            // the engine holds a descriptor for it
+        bool watch_idle = false;      // idle (REMOVEd) and to be watched while so
+        std::uint64_t idle_generation = 0; // the read wait armed while idle, 0: none
     };
 
     entry* live(int fd) noexcept;

@@ -28,6 +28,9 @@ public:
 
     easy_handle easy;
     const std::uint64_t id;
+    /// The engine's action count when the handle was added to libcurl: while
+    /// it is unchanged, libcurl has not run the transfer (no side effect yet).
+    std::uint64_t added_at = 0;
 
 protected:
     ~transfer() = default;
