@@ -9,7 +9,7 @@
 // against that model; so are the observers of the fd a step touched, and
 // every few steps those of all fds. A violation prints the rule and traps.
 
-#include <curlasio/detail/socket_table.hpp>
+#include "detail/socket_table.hpp"
 
 #include <fuzzer/FuzzedDataProvider.h>
 

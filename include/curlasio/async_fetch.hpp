@@ -1,8 +1,8 @@
 #ifndef CURLASIO_ASYNC_FETCH_HPP
 #define CURLASIO_ASYNC_FETCH_HPP
 
-#include <curlasio/detail/engine_impl.hpp>
-#include <curlasio/detail/transfer.hpp>
+#include <curlasio/detail/engine_access.hpp>
+#include <curlasio/detail/fetch_op.hpp>
 #include <curlasio/engine.hpp>
 #include <curlasio/error.hpp>
 #include <curlasio/request.hpp>
@@ -24,78 +24,6 @@
 #include <utility>
 
 namespace curlasio {
-namespace detail {
-
-/// One fetch's state, allocated with the handler's associated allocator.
-template <typename Handler>
-class fetch_op final : public transfer {
-public:
-    using handler_executor =
-        boost::asio::associated_executor_t<Handler, engine_impl::executor_type>;
-    using allocator_type = typename std::allocator_traits<
-        boost::asio::associated_allocator_t<Handler, std::allocator<void>>>::
-        template rebind_alloc<fetch_op>;
-
-    static fetch_op* create(Handler&& handler, engine_impl& eng) {
-        allocator_type alloc(boost::asio::get_associated_allocator(handler, std::allocator<void>()));
-        fetch_op* p = std::allocator_traits<allocator_type>::allocate(alloc, 1);
-        try {
-            return ::new (static_cast<void*>(p)) fetch_op(std::move(handler), eng);
-        } catch (...) {
-            std::allocator_traits<allocator_type>::deallocate(alloc, p, 1);
-            throw;
-        }
-    }
-
-    void complete(error_code ec, response r) noexcept override {
-        // Free the state before the upcall, so the handler may start the next
-        // fetch with the same memory; then hand the handler to its executor.
-        Handler handler(std::move(handler_));
-        auto work = std::move(work_);
-        free_self();
-        auto alloc = boost::asio::get_associated_allocator(handler, std::allocator<void>());
-        boost::asio::post(work.get_executor(),
-                          boost::asio::bind_allocator(
-                              alloc, [h = std::move(handler), ec, r = std::move(r)]() mutable {
-                                  boost::asio::get_associated_cancellation_slot(h).clear();
-                                  std::move(h)(ec, std::move(r));
-                              }));
-    }
-
-    void destroy() noexcept override { free_self(); }
-
-private:
-    fetch_op(Handler&& handler, engine_impl& eng)
-        : transfer(eng.next_id()),
-          handler_(std::move(handler)),
-          work_(boost::asio::get_associated_executor(handler_, eng.executor())) {}
-
-    void free_self() noexcept {
-        allocator_type alloc(boost::asio::get_associated_allocator(handler_, std::allocator<void>()));
-        this->~fetch_op();
-        std::allocator_traits<allocator_type>::deallocate(alloc, this, 1);
-    }
-
-    Handler handler_;
-    boost::asio::executor_work_guard<handler_executor> work_;
-};
-
-/// Per-operation cancellation: posts to the engine, which decides by the
-/// type and the transfer's stage (see async_fetch). Runs wherever the signal
-/// is emitted.
-struct fetch_cancellation {
-    std::weak_ptr<engine_impl> engine;
-    std::uint64_t id;
-
-    void operator()(boost::asio::cancellation_type type) const {
-        if (type == boost::asio::cancellation_type::none)
-            return;
-        if (auto e = engine.lock())
-            e->cancel_async(id, type);
-    }
-};
-
-} // namespace detail
 
 /// The initiation object of async_fetch: usable with asio::async_initiate
 /// directly, and its executor is the engine's.
@@ -104,7 +32,7 @@ public:
     using executor_type = engine::executor_type;
 
     explicit initiate_fetch(engine& eng) noexcept
-        : executor_(eng.get_executor()), engine_(eng.impl()) {}
+        : executor_(eng.get_executor()), engine_(detail::engine_access::impl(eng)) {}
 
     executor_type get_executor() const noexcept { return executor_; }
 
@@ -115,7 +43,7 @@ public:
         using op_type = detail::fetch_op<std::decay_t<Handler>>;
         auto slot = boost::asio::get_associated_cancellation_slot(handler);
         std::decay_t<Handler> h(std::forward<Handler>(handler));
-        op_type* op = op_type::create(std::move(h), *engine_);
+        op_type* op = op_type::create(std::move(h), *engine_, executor_);
         // Connect before submitting: once submitted the op may complete (and
         // be freed) on another thread at any moment.
         if (slot.is_connected())
@@ -123,7 +51,7 @@ public:
                 detail::fetch_cancellation{engine_, op->id});
         // The request travels with the posted start, not in the operation
         // state: only what libcurl still needs is kept for the transfer.
-        engine_->submit(detail::transfer_ptr(op), std::move(req));
+        detail::submit(*engine_, detail::transfer_ptr(op), std::move(req));
     }
 
 private:
@@ -182,7 +110,8 @@ using default_fetch_token_t = std::conditional_t<
 ///
 /// Thread safety: may be called from any thread when the engine's executor
 /// is a strand (or an io_context run by one thread).
-template <typename CompletionToken = detail::default_fetch_token_t<engine::executor_type>>
+template <boost::asio::completion_token_for<void(error_code, response)> CompletionToken =
+              detail::default_fetch_token_t<engine::executor_type>>
 auto async_fetch(engine& eng, request req, CompletionToken&& token = CompletionToken()) {
     return boost::asio::async_initiate<CompletionToken, void(error_code, response)>(
         initiate_fetch(eng), token, std::move(req));

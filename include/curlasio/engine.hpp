@@ -13,7 +13,8 @@ namespace curlasio {
 
 namespace detail {
 class engine_impl;
-}
+struct engine_access;
+} // namespace detail
 
 /// What the engine's stall watchdog did (engine_options::watchdog_interval).
 /// Non-zero counts point at a bug, in curlasio or in libcurl: please report them.
@@ -78,10 +79,9 @@ public:
     /// The watchdog's counters. Safe from any thread.
     engine_stats stats() const noexcept;
 
-    /// Internal: the shared state async_fetch submits to; null once moved from.
-    const std::shared_ptr<detail::engine_impl>& impl() const noexcept { return impl_; }
-
 private:
+    friend struct detail::engine_access;
+
     executor_type executor_;
     std::shared_ptr<detail::engine_impl> impl_;
 };

@@ -4,6 +4,7 @@
 // the next fetch.
 
 #include "common.hpp"
+#include "internals.hpp"
 #include "probe.hpp"
 
 #include <support/fd_count.hpp>
@@ -668,7 +669,7 @@ BOOST_AUTO_TEST_CASE(watchdog_recovers_a_lost_wakeup) {
     probe p;
     async_fetch(watched, request(server.url("/delay/300")), probe_handler(p));
     asio::steady_timer t(io, std::chrono::milliseconds(50));
-    t.async_wait([&](error_code) { watched.impl()->debug_lose_wakeups(); });
+    t.async_wait([&](error_code) { curlasio::test::internals(watched).debug_lose_wakeups(); });
     BOOST_TEST(run_until(io, [&] { return p.calls == 1; }, std::chrono::seconds(10)));
     BOOST_TEST(!p.ec);
     BOOST_TEST(p.res.body == "delayed");
@@ -685,7 +686,7 @@ BOOST_AUTO_TEST_CASE(without_the_watchdog_a_lost_wakeup_hangs) {
     async_fetch(unwatched, request(server.url("/delay/300")),
                 asio::bind_cancellation_slot(cancel.slot(), probe_handler(p)));
     asio::steady_timer lose(io, std::chrono::milliseconds(50));
-    lose.async_wait([&](error_code) { unwatched.impl()->debug_lose_wakeups(); });
+    lose.async_wait([&](error_code) { curlasio::test::internals(unwatched).debug_lose_wakeups(); });
     asio::steady_timer give_up(io, std::chrono::milliseconds(1500));
     give_up.async_wait([&](error_code) { cancel.emit(asio::cancellation_type::terminal); });
     BOOST_TEST(run_until(io, [&] { return p.calls == 1; }, std::chrono::seconds(10)));
@@ -704,9 +705,9 @@ BOOST_AUTO_TEST_CASE(watchdog_suspends_a_socket_that_fires_for_nothing) {
 
     probe p;
     async_fetch(watched, request(server.url("/delay/600")), probe_handler(p));
-    asio::post(io, [&] { watched.impl()->debug_watch(pipe_fds[0], CURL_POLL_IN); });
+    asio::post(io, [&] { curlasio::test::internals(watched).debug_watch(pipe_fds[0], CURL_POLL_IN); });
     BOOST_TEST(run_until(io, [&] { return p.calls == 1; }, std::chrono::seconds(10)));
-    asio::post(io, [&] { watched.impl()->debug_watch(pipe_fds[0], CURL_POLL_REMOVE); });
+    asio::post(io, [&] { curlasio::test::internals(watched).debug_watch(pipe_fds[0], CURL_POLL_REMOVE); });
     io.restart();
     io.poll();
     BOOST_TEST(!p.ec);

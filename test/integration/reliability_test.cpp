@@ -4,6 +4,7 @@
 // watchdog and fast uploads, and bytes a server sends on an idle connection.
 
 #include "common.hpp"
+#include "internals.hpp"
 #include "probe.hpp"
 
 #include <support/fd_count.hpp>
@@ -279,7 +280,7 @@ BOOST_AUTO_TEST_CASE(destroying_the_engine_closes_its_connections_at_once) {
 BOOST_AUTO_TEST_CASE(a_moved_from_engine_is_safe_to_use) {
     engine a(io);
     engine b(std::move(a));
-    BOOST_TEST(!a.impl());
+    BOOST_TEST(!detail::engine_access::impl(a));
     BOOST_TEST(a.stats().stalls_kicked == 0u);
     BOOST_TEST(a.stats().busy_sockets_suspended == 0u);
     BOOST_TEST((a.get_executor() == b.get_executor()));
@@ -363,9 +364,9 @@ BOOST_AUTO_TEST_CASE(watchdog_still_suspends_a_write_side_spin) {
     BOOST_TEST_REQUIRE(::pipe(pipe_fds) == 0); // the write end is writable for ever
     probe p;
     async_fetch(watched, request(server.url("/delay/600")), probe_handler(p));
-    asio::post(io, [&] { watched.impl()->debug_watch(pipe_fds[1], CURL_POLL_OUT); });
+    asio::post(io, [&] { curlasio::test::internals(watched).debug_watch(pipe_fds[1], CURL_POLL_OUT); });
     BOOST_TEST(run_until(io, [&] { return p.calls == 1; }, 10s));
-    asio::post(io, [&] { watched.impl()->debug_watch(pipe_fds[1], CURL_POLL_REMOVE); });
+    asio::post(io, [&] { curlasio::test::internals(watched).debug_watch(pipe_fds[1], CURL_POLL_REMOVE); });
     io.restart();
     io.poll();
     BOOST_TEST(!p.ec);

@@ -1,7 +1,7 @@
 // Scripted and randomized event sequences against the sans-io socket table:
 // no socket anywhere, only the decisions the engine would execute.
 
-#include <curlasio/detail/socket_table.hpp>
+#include "detail/socket_table.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -795,6 +795,33 @@ BOOST_AUTO_TEST_CASE(idle_watch_only_when_asked) {
     auto f = t.on_poll(4, CURL_POLL_REMOVE, true);
     BOOST_TEST(f.release);
     BOOST_TEST(!f.arm_read);
+}
+
+BOOST_AUTO_TEST_CASE(stale_probes) {
+    using curlasio::detail::probe;
+    socket_table t;
+    // A socket of ours: only a REMOVE of a held one asks whether it is still connected.
+    t.on_open(5);
+    BOOST_TEST((t.stale_probe(5, CURL_POLL_IN) == probe::none)); // not yet held
+    t.on_poll(5, CURL_POLL_IN);
+    BOOST_TEST((t.stale_probe(5, CURL_POLL_OUT) == probe::none));
+    BOOST_TEST((t.stale_probe(5, CURL_POLL_REMOVE) == probe::connected));
+    check_nothing(t.on_probe(5, probe::connected, true)); // connected: a kept-alive connection
+    auto gone = t.on_probe(5, probe::connected, false);    // closed behind our back (curl #11439)
+    BOOST_TEST(gone.release);
+    BOOST_TEST(!t.held(5));
+    BOOST_TEST(!t.opened_by_us(5));
+
+    // A foreign fd: every wish but REMOVE asks whether the number still names our file.
+    BOOST_TEST((t.stale_probe(3, CURL_POLL_IN) == probe::none)); // not watched yet
+    t.on_poll(3, CURL_POLL_IN);
+    BOOST_TEST((t.stale_probe(3, CURL_POLL_INOUT) == probe::same_file));
+    BOOST_TEST((t.stale_probe(3, CURL_POLL_REMOVE) == probe::none));
+    check_nothing(t.on_probe(3, probe::same_file, true));
+    auto reused = t.on_probe(3, probe::same_file, false);
+    BOOST_TEST(reused.release);
+    BOOST_TEST(!t.watched(3));
+    check_nothing(t.on_probe(3, probe::none, false));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

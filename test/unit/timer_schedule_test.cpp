@@ -1,7 +1,7 @@
 // CURLMOPT_TIMERFUNCTION decisions: one post for a storm of 0 ms, cancel on
 // -1, generations that make every superseded firing stale.
 
-#include <curlasio/detail/timer_schedule.hpp>
+#include "detail/timer_schedule.hpp"
 
 #include <boost/test/unit_test.hpp>
 

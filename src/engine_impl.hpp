@@ -1,20 +1,37 @@
-#ifndef CURLASIO_DETAIL_ENGINE_IMPL_HPP
-#define CURLASIO_DETAIL_ENGINE_IMPL_HPP
+#ifndef CURLASIO_SRC_ENGINE_IMPL_HPP
+#define CURLASIO_SRC_ENGINE_IMPL_HPP
 
-// The engine's state: one CURLM*, the socket table, the timer. Every member
-// function runs on the engine's executor, holding busy_; the only members
-// safe from other threads are executor(), next_id(), stats() and the *_async
-// entry points and close(). Shared ownership: every wait, post and
-// cancellation handler keeps the state alive until it has run.
+// The engine's state: one CURLM*, the socket table, the timer, the watchdog.
+// Private to the library (tests reach it through detail::engine_access).
+//
+// Every member function runs on the engine's executor, inside a busy_scope;
+// the only members safe from other threads are executor(), next_id(),
+// stats(), the *_async entry points and close(). Shared ownership: every
+// wait, post and cancellation handler keeps the state alive until it has run.
+//
+// Where things are:
+//   engine_impl.cpp       construction, shutdown, the transfers (start,
+//                         cancel, finish), close() for the destructor
+//   engine_loop.cpp       executing the tables' decisions: waits, the timer,
+//                         idle connections, the watchdog's verdicts
+//   engine_callbacks.cpp  the libcurl callbacks (socket, timer, open, close)
+//   engine_registry.*     the execution-context service for context shutdown
+//   handle_pool.*         spare easy handles and the rule for reusing one
+//   detail/               the sans-io decisions: socket_table, timer_schedule,
+//                         watchdog (unit tested without sockets)
 
-#include <curlasio/detail/socket_table.hpp>
-#include <curlasio/detail/timer_schedule.hpp>
+#include "detail/socket_table.hpp"
+#include "detail/timer_schedule.hpp"
+#include "detail/watchdog.hpp"
+#include "handle_pool.hpp"
+
 #include <curlasio/detail/transfer.hpp>
 #include <curlasio/engine.hpp>
 #include <curlasio/engine_options.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/cancellation_type.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -69,9 +86,6 @@ public:
     /// True once the execution context has shut down: nothing may be posted.
     bool context_gone() const noexcept { return context_gone_.load(std::memory_order_acquire); }
 
-    /// Number of transfers added to libcurl and not yet completed (executor only).
-    std::size_t running() const noexcept { return transfers_.size(); }
-
     /// From any thread.
     engine_stats stats() const noexcept {
         return {stalls_kicked_.load(std::memory_order_relaxed),
@@ -79,7 +93,7 @@ public:
                 stray_closed_.load(std::memory_order_relaxed)};
     }
 
-    // ---- fault injection, for tests only (executor only) --------------------------
+    // ---- fault injection, for tests only (on the executor) ------------------------
     /// Cancels every socket wait and the timer behind libcurl's back, as a
     /// lost wake-up would: only the watchdog can recover.
     void debug_lose_wakeups();
@@ -108,22 +122,27 @@ private:
     private:
         engine_impl& e_;
     };
-    /// Posts f to the executor, to run inside a busy_scope.
+    /// Posts f(*this) to the executor, to run inside a busy_scope.
     template <typename F>
-    void post_busy(F f);
+    void post_busy(F f) {
+        boost::asio::post(executor_, [self = shared_from_this(), f = std::move(f)]() mutable {
+            busy_scope busy(*self);
+            f(*self);
+        });
+    }
 
+    // ---- transfers (engine_impl.cpp) ----
     void start(transfer_ptr t, request req);
-    void drop_transfers() noexcept;
-    void release_everything() noexcept;
     void cancel(std::uint64_t id, boost::asio::cancellation_type type);
     void abort_all(error_code ec);
     void shutdown();
+    void drop_transfers() noexcept;
+    void release_everything() noexcept;
     void finish(transfer* t, error_code ec, CURLcode result, const char* message = nullptr);
     /// From inside a libcurl callback: fails the transfer of `easy` soon.
     void fail_later(CURL* easy, error_code ec, const char* message);
-    CURL* take_handle() noexcept;
-    void recycle(transfer* t) noexcept;
 
+    // ---- the loop (engine_loop.cpp) ----
     void socket_action(curl_socket_t fd, int events);
     void after_action();
     void drain_messages();
@@ -141,11 +160,10 @@ private:
     /// An idle connection became readable: make libcurl see it dead.
     void retire_idle(int fd);
     bool has_descriptor(int fd) const noexcept;
-    /// True while libcurl's `fd` is still the file our duplicate refers to.
-    bool still_libcurls(int fd) const noexcept;
-    /// True while our duplicate of `fd` is a connected socket.
-    bool holds_connected(int fd) const noexcept;
+    /// Runs the check the socket table asked for on our duplicate of `fd`.
+    bool run_probe(int fd, probe p) const noexcept;
 
+    // ---- libcurl callbacks (engine_callbacks.cpp): no exception leaves them ----
     static int socket_callback(CURL*, curl_socket_t fd, int what, void* self, void*) noexcept;
     static int timer_callback(CURLM*, long timeout_ms, void* self) noexcept;
     static curl_socket_t open_callback(void* self, curlsocktype, curl_sockaddr* address) noexcept;
@@ -155,39 +173,33 @@ private:
     CURLM* multi_ = nullptr;
     socket_table table_;
     timer_schedule schedule_;
+    handle_pool handles_;
     // I/O objects of the executor's context; destroyed early by
     // context_shutdown(), since their services die with the context.
     std::optional<boost::asio::steady_timer> timer_;
     std::vector<std::unique_ptr<descriptor>> descriptors_; // our duplicates, indexed by libcurl's fd
     std::unordered_map<std::uint64_t, transfer*> transfers_;
-    // Easy handles of finished transfers, reset for the next ones: creating
-    // and destroying one costs libcurl about as much as a small transfer.
-    std::vector<CURL*> spare_handles_;
-    static constexpr std::size_t max_spare_handles = 128;
     std::atomic<std::uint64_t> next_id_{1};
     engine_registry* registry_ = nullptr; // null once the context shut down
     std::atomic<bool> context_gone_{false};
     bool shut_down_ = false;
-    std::mutex busy_;
-    std::atomic<std::thread::id> owner_{};
-    std::uint64_t actions_ = 0;         // calls that let libcurl run transfers
-    bool idle_parked_ = false;          // idle connections unwatched (no transfer)
     bool callback_failed_ = false; // a callback could not do its job (allocation)
     std::function<curl_socket_t(curlsocktype, const curl_sockaddr&)> open_socket_;
+    std::mutex busy_;
+    std::atomic<std::thread::id> owner_{};
+    std::uint64_t actions_ = 0; // calls that let libcurl run transfers
+    bool idle_parked_ = false;  // idle connections unwatched (no transfer)
 
-    // The stall watchdog: a timer that runs while transfers do.
-    std::optional<boost::asio::steady_timer> watchdog_;
+    // The stall watchdog: a timer that runs while transfers do (absent when
+    // the interval is zero), its decisions, and the bytes it counts.
+    std::optional<boost::asio::steady_timer> watchdog_timer_;
+    std::optional<watchdog> watchdog_;
     std::chrono::milliseconds watchdog_interval_;
-    std::uint32_t busy_wakeup_limit_;
     bool watchdog_armed_ = false;
-    std::uint64_t activity_ = 0;         // bytes received by any transfer, ever
-    std::uint64_t activity_at_tick_ = 0;
-    std::vector<std::uint32_t> idle_wakeups_; // per fd, since the last tick
-    std::vector<int> suspended_;              // busy fds whose waits wait for the tick
+    std::uint64_t activity_ = 0; // bytes received by any transfer, ever
     std::atomic<std::uint64_t> stalls_kicked_{0};
     std::atomic<std::uint64_t> busy_suspended_{0};
     std::atomic<std::uint64_t> stray_closed_{0};
-    std::uint64_t sent_at_check_ = 0;
 };
 
 } // namespace curlasio::detail

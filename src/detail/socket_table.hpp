@@ -59,8 +59,30 @@ struct wait_outcome {
     bool idle_readable = false;
 };
 
+/// A check of the engine's duplicate that tells whether an entry is stale:
+/// libcurl closed the fd without a word to us (see socket_table::stale_probe).
+enum class probe : std::uint8_t {
+    none,       ///< nothing to check
+    connected,  ///< is our duplicate still a connected socket?
+    same_file,  ///< is libcurl's fd still the file our duplicate refers to?
+};
+
 class socket_table {
 public:
+    /// Before on_poll(fd, what): which probe decides whether the entry for
+    /// `fd` is stale. A socket libcurl opened itself (its resolver's
+    /// socketpair) may be closed without a word at any time; libcurl passing
+    /// the number now vouches for it being live, so it can be compared with
+    /// our duplicate. A socket of ours, before libcurl 8.2.0, when it was
+    /// dropped before it connected (curl #11439): libcurl then only says
+    /// REMOVE, after the close. Its number may belong to another thread by
+    /// then, so only our own duplicate is looked at: a REMOVE of a socket
+    /// that is not connected means libcurl is done with it either way.
+    probe stale_probe(int fd, int what) const noexcept;
+    /// The probe's answer (`holds`: connected, or the same file). A stale
+    /// entry is forgotten as if closed.
+    socket_decision on_probe(int fd, probe p, bool holds);
+
     /// CURLMOPT_SOCKETFUNCTION(fd, what), what being CURL_POLL_*.
     ///
     /// `watch_idle`, for a REMOVE of a socket of ours: libcurl keeps the

@@ -1,4 +1,4 @@
-#include <curlasio/detail/socket_table.hpp>
+#include "detail/socket_table.hpp"
 
 #include <curl/curl.h>
 
@@ -133,6 +133,18 @@ socket_decision socket_table::unpark_idle(int fd) {
     d.arm_read = true;
     d.generation = e.idle_generation = next_generation_++;
     return d;
+}
+
+probe socket_table::stale_probe(int fd, int what) const noexcept {
+    if (opened_by_us(fd))
+        return what == CURL_POLL_REMOVE && held(fd) ? probe::connected : probe::none;
+    return what != CURL_POLL_REMOVE && watched(fd) ? probe::same_file : probe::none;
+}
+
+socket_decision socket_table::on_probe(int fd, probe p, bool holds) {
+    if (p == probe::none || holds)
+        return {};
+    return on_close(fd);
 }
 
 socket_decision socket_table::on_open(int fd) {

@@ -1,0 +1,101 @@
+#ifndef CURLASIO_DETAIL_FETCH_OP_HPP
+#define CURLASIO_DETAIL_FETCH_OP_HPP
+
+// The operation state of async_fetch: the concrete transfer that owns the
+// handler, and the per-operation cancellation handler.
+
+#include <curlasio/detail/engine_access.hpp>
+#include <curlasio/detail/transfer.hpp>
+#include <curlasio/error.hpp>
+#include <curlasio/response.hpp>
+
+#include <boost/asio/associated_allocator.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/bind_allocator.hpp>
+#include <boost/asio/cancellation_type.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/recycling_allocator.hpp>
+
+#include <memory>
+#include <utility>
+
+namespace curlasio::detail {
+
+/// The allocator of operation state when the handler names none: Asio's own
+/// choice for its operations, which recycles the memory of the last one
+/// (a fetch loop then allocates nothing for its state).
+using default_op_allocator = boost::asio::recycling_allocator<void>;
+
+/// One fetch's state, allocated with the handler's associated allocator.
+template <typename Handler>
+class fetch_op final : public transfer {
+public:
+    using handler_executor = boost::asio::associated_executor_t<Handler, engine::executor_type>;
+    using allocator_type = typename std::allocator_traits<
+        boost::asio::associated_allocator_t<Handler, default_op_allocator>>::
+        template rebind_alloc<fetch_op>;
+
+    static fetch_op* create(Handler&& handler, engine_impl& eng, const engine::executor_type& ex) {
+        allocator_type alloc(boost::asio::get_associated_allocator(handler, default_op_allocator()));
+        fetch_op* p = std::allocator_traits<allocator_type>::allocate(alloc, 1);
+        try {
+            return ::new (static_cast<void*>(p)) fetch_op(std::move(handler), eng, ex);
+        } catch (...) {
+            std::allocator_traits<allocator_type>::deallocate(alloc, p, 1);
+            throw;
+        }
+    }
+
+    void complete(error_code ec, response r) noexcept override {
+        // Free the state before the upcall, so the handler may start the next
+        // fetch with the same memory; then hand the handler to its executor.
+        Handler handler(std::move(handler_));
+        auto work = std::move(work_);
+        free_self();
+        auto alloc = boost::asio::get_associated_allocator(handler, std::allocator<void>());
+        boost::asio::post(work.get_executor(),
+                          boost::asio::bind_allocator(
+                              alloc, [h = std::move(handler), ec, r = std::move(r)]() mutable {
+                                  boost::asio::get_associated_cancellation_slot(h).clear();
+                                  std::move(h)(ec, std::move(r));
+                              }));
+    }
+
+    void destroy() noexcept override { free_self(); }
+
+private:
+    fetch_op(Handler&& handler, engine_impl& eng, const engine::executor_type& ex)
+        : transfer(next_transfer_id(eng)),
+          handler_(std::move(handler)),
+          work_(boost::asio::get_associated_executor(handler_, ex)) {}
+
+    void free_self() noexcept {
+        allocator_type alloc(boost::asio::get_associated_allocator(handler_, default_op_allocator()));
+        this->~fetch_op();
+        std::allocator_traits<allocator_type>::deallocate(alloc, this, 1);
+    }
+
+    Handler handler_;
+    boost::asio::executor_work_guard<handler_executor> work_;
+};
+
+/// Per-operation cancellation: posts to the engine, which decides by the
+/// type and the transfer's stage (see async_fetch). Runs wherever the signal
+/// is emitted.
+struct fetch_cancellation {
+    std::weak_ptr<engine_impl> engine;
+    std::uint64_t id;
+
+    void operator()(boost::asio::cancellation_type type) const {
+        if (type == boost::asio::cancellation_type::none)
+            return;
+        if (auto e = engine.lock())
+            cancel_async(*e, id, type);
+    }
+};
+
+} // namespace curlasio::detail
+
+#endif

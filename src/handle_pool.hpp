@@ -1,0 +1,42 @@
+#ifndef CURLASIO_SRC_HANDLE_POOL_HPP
+#define CURLASIO_SRC_HANDLE_POOL_HPP
+
+// Easy handles of finished transfers, reset for the next ones: creating and
+// destroying one costs libcurl about as much as a small transfer.
+//
+// The reuse rule: curl_easy_reset returns a handle to its default options
+// but keeps its cookie engine and its share. Only the request's escape hatch
+// (set_option / curl_options) can turn either on, so a handle that used it
+// is never pooled, nor is one returned after shutdown.
+
+#include <curl/curl.h>
+
+#include <cstddef>
+#include <vector>
+
+namespace curlasio::detail {
+
+class handle_pool {
+public:
+    static constexpr std::size_t capacity = 128;
+
+    handle_pool() { spare_.reserve(capacity); }
+    ~handle_pool() { clear(); }
+    handle_pool(const handle_pool&) = delete;
+    handle_pool& operator=(const handle_pool&) = delete;
+
+    /// A spare handle, or a new one; null when libcurl is out of memory.
+    CURL* take() noexcept;
+    /// Takes `h` back. `reusable`: no escape-hatch option was set on it.
+    void give_back(CURL* h, bool reusable) noexcept;
+    /// Frees every spare handle; later ones are freed at once.
+    void clear() noexcept;
+
+private:
+    std::vector<CURL*> spare_;
+    bool closed_ = false;
+};
+
+} // namespace curlasio::detail
+
+#endif
