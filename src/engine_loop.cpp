@@ -8,6 +8,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#ifndef CURL_IGNORE_DEPRECATION // libcurl 7.87
+#define CURL_IGNORE_DEPRECATION(statements) statements
+#endif
+
 namespace curlasio::detail {
 
 namespace asio = boost::asio;
