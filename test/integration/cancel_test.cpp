@@ -45,6 +45,7 @@ namespace {
 using steady = std::chrono::steady_clock;
 using curlasio::test::connections_to;
 using curlasio::test::ms_between;
+using curlasio::test::never_answered;
 using curlasio::test::probe;
 using curlasio::test::probe_handler;
 using curlasio::test::run_until;
@@ -160,17 +161,16 @@ BOOST_FIXTURE_TEST_SUITE(cancel, fixture)
 BOOST_DATA_TEST_CASE_F(fixture, before_the_engine_started_it, data::make(cancel_types), c) {
     probe p;
     asio::cancellation_signal signal;
-    const auto t0 = steady::now();
-    async_fetch(eng, request(server.url("/delay/5000")),
+    async_fetch(eng, request(server.url(never_answered)),
                 asio::bind_cancellation_slot(signal.slot(), probe_handler(p)));
     BOOST_TEST(p.calls == 0); // never inside the initiating call
     signal.emit(c.type);
     signal.emit(c.type); // a repeated emission must not complete it twice
+    // Completing at all means completing before the response, an hour away.
     BOOST_TEST_REQUIRE(run_until(io, [&] { return p.calls > 0; }, 10s));
     settle();
     BOOST_TEST(p.calls == 1);
     BOOST_TEST(p.ec == asio::error::operation_aborted);
-    BOOST_TEST(ms_between(t0, p.at) < 1000);
     BOOST_TEST(p.res.status == 0);
     BOOST_TEST(connections_to(server.port()) == 0u);
     expect_fresh_fetch_works();
@@ -302,7 +302,7 @@ BOOST_AUTO_TEST_CASE(awaitable_race_against_a_timer_as_tuple) {
     bool finished = false;
 
     auto fetch_side = [&]() -> asio::awaitable<void> {
-        auto [ec, r] = co_await async_fetch(eng, request(server.url("/delay/5000")),
+        auto [ec, r] = co_await async_fetch(eng, request(server.url(never_answered)),
                                             asio::as_tuple(asio::use_awaitable));
         fetch_ec = ec;
         ++fetch_calls;
@@ -311,7 +311,6 @@ BOOST_AUTO_TEST_CASE(awaitable_race_against_a_timer_as_tuple) {
         asio::steady_timer t(io, 100ms);
         co_await t.async_wait(asio::use_awaitable);
     };
-    const auto t0 = steady::now();
     asio::co_spawn(
         io,
         [&]() -> asio::awaitable<void> {
@@ -323,8 +322,9 @@ BOOST_AUTO_TEST_CASE(awaitable_race_against_a_timer_as_tuple) {
             if (e)
                 std::rethrow_exception(e);
         });
+    // `||` waits for the loser: finishing at all means the cancelled fetch
+    // completed before its response, an hour away.
     BOOST_TEST_REQUIRE(run_until(io, [&] { return finished; }, 10s));
-    BOOST_TEST(ms_between(t0, steady::now()) < 1000);
     BOOST_TEST(winner == 1u);
     BOOST_TEST(fetch_calls == 1);
     BOOST_TEST(fetch_ec == asio::error::operation_aborted);
@@ -340,7 +340,7 @@ BOOST_AUTO_TEST_CASE(awaitable_race_against_a_timer_throws) {
 
     auto fetch_side = [&]() -> asio::awaitable<void> {
         try {
-            co_await async_fetch(eng, request(server.url("/delay/5000")), asio::use_awaitable);
+            co_await async_fetch(eng, request(server.url(never_answered)), asio::use_awaitable);
             ++fetch_returned;
         } catch (const boost::system::system_error& e) {
             fetch_ec = e.code();
@@ -351,7 +351,6 @@ BOOST_AUTO_TEST_CASE(awaitable_race_against_a_timer_throws) {
         asio::steady_timer t(io, 100ms);
         co_await t.async_wait(asio::use_awaitable);
     };
-    const auto t0 = steady::now();
     asio::co_spawn(
         io,
         [&]() -> asio::awaitable<void> {
@@ -362,8 +361,9 @@ BOOST_AUTO_TEST_CASE(awaitable_race_against_a_timer_throws) {
             if (e)
                 std::rethrow_exception(e);
         });
+    // `||` waits for the loser: finishing at all means the cancelled fetch
+    // completed before its response, an hour away.
     BOOST_TEST_REQUIRE(run_until(io, [&] { return finished; }, 10s));
-    BOOST_TEST(ms_between(t0, steady::now()) < 1000);
     BOOST_TEST(fetch_returned == 0);
     BOOST_TEST(fetch_threw == 1);
     BOOST_TEST(fetch_ec == asio::error::operation_aborted);
