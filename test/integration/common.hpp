@@ -11,6 +11,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 
@@ -23,6 +24,13 @@ inline std::string pattern(std::size_t n) {
         s[i] = static_cast<char>('a' + i % 26);
     return s;
 }
+
+/// A /delay route the test server answers an hour after reading the request,
+/// far beyond any wait of any test (the longest, under TSan, is 10 min). A
+/// fetch of it that completed while a test ran completed before its response
+/// was sent: the ordering that "completed within N ms" only approximated,
+/// with no clock in the assertion.
+inline constexpr std::string_view never_answered = "/delay/3600000";
 
 struct outcome {
     error_code ec;

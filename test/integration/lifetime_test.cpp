@@ -27,6 +27,7 @@ namespace asio = boost::asio;
 using namespace curlasio;
 using namespace std::chrono_literals;
 using curlasio::test::eventually;
+using curlasio::test::never_answered;
 using curlasio::test::open_fd_count;
 
 namespace {
@@ -100,10 +101,12 @@ BOOST_FIXTURE_TEST_SUITE(lifetime, fixture)
 BOOST_AUTO_TEST_CASE(cancel_aborts_every_transfer_and_engine_stays_usable) {
     engine eng(io);
     std::vector<probe> probes(50);
-    start_in_flight(eng, probes, "/delay/5000");
+    // Never answered: however long the 50 take to reach the server, none
+    // completes by itself, and completing at all means being aborted before
+    // the response (where "within 1000 ms" of a 5 s delay only approximated it).
+    start_in_flight(eng, probes, std::string(never_answered));
     BOOST_TEST(connections_to(server.port()) == 50u);
 
-    const auto t0 = steady::now();
     eng.cancel();
     BOOST_TEST_REQUIRE(run_until(io, [&] {
         for (const probe& p : probes)
@@ -114,8 +117,6 @@ BOOST_AUTO_TEST_CASE(cancel_aborts_every_transfer_and_engine_stays_usable) {
     io.restart();
     io.run_for(50ms); // room for a stray second completion
     BOOST_TEST(all_aborted_once(probes));
-    for (const probe& p : probes)
-        BOOST_TEST(ms_between(t0, p.at) < 1000);
     BOOST_TEST(connections_to(server.port()) == 0u);
     expect_fetch_works(eng);
 }
@@ -152,9 +153,12 @@ BOOST_AUTO_TEST_CASE(destroying_engine_with_1000_in_flight) {
     const auto t0 = steady::now();
     io.restart();
     io.run_for(20s);
-    const auto took = ms_between(t0, steady::now());
+    // /stall never ends by itself: run() running out of work, with every
+    // handler aborted once, is the order that shows the destruction ended
+    // them all. The limit only guards against a hang; the time is reported.
     BOOST_TEST(io.stopped()); // run() returned because no work was left
-    BOOST_TEST(took < 5000);
+    BOOST_TEST_MESSAGE("the destroyed engine's 1000 handlers ran in " << ms_between(t0, steady::now())
+                                                                      << " ms");
     BOOST_TEST(all_aborted_once(probes));
     BOOST_TEST(connections_to(server.port()) == 0u);
     BOOST_TEST(eventually([&] { return open_fd_count() <= baseline; }, 10s),
@@ -166,14 +170,14 @@ BOOST_AUTO_TEST_CASE(engine_destroyed_before_its_io_context_ever_ran) {
     {
         engine eng(io);
         for (probe& p : probes)
-            async_fetch(eng, request(server.url("/delay/5000")), probe_handler(p));
+            async_fetch(eng, request(server.url(never_answered)), probe_handler(p));
     }
     for (const probe& p : probes)
         BOOST_TEST_REQUIRE(p.calls == 0);
-    const auto t0 = steady::now();
     io.run_for(10s);
+    // run() ran out of work before the limit, so before any response: every
+    // transfer was ended by the destruction.
     BOOST_TEST(io.stopped());
-    BOOST_TEST(ms_between(t0, steady::now()) < 2000);
     BOOST_TEST(all_aborted_once(probes));
     BOOST_TEST(connections_to(server.port()) == 0u);
 }
@@ -187,8 +191,9 @@ BOOST_AUTO_TEST_CASE(engine_then_io_context_destroyed_with_transfers_in_flight) 
         asio::io_context ctx;
         {
             engine eng(ctx);
+            // Never answered, so none completes while the 20 reach the server.
             for (int i = 0; i < 20; ++i)
-                async_fetch(eng, request(server.url("/delay/5000")), counted_handler(counts));
+                async_fetch(eng, request(server.url(never_answered)), counted_handler(counts));
             BOOST_TEST_REQUIRE(run_until(ctx, [&] { return server.requests_seen() == 20; }, 10s));
             BOOST_TEST(counts.live == 20);
         }
@@ -207,7 +212,7 @@ BOOST_AUTO_TEST_CASE(io_context_then_engine_destroyed_with_transfers_in_flight) 
         std::optional<asio::io_context> ctx(std::in_place);
         std::optional<engine> eng(std::in_place, *ctx);
         for (int i = 0; i < 20; ++i)
-            async_fetch(*eng, request(server.url("/delay/5000")), counted_handler(counts));
+            async_fetch(*eng, request(server.url(never_answered)), counted_handler(counts));
         BOOST_TEST_REQUIRE(run_until(*ctx, [&] { return server.requests_seen() == 20; }, 10s));
         BOOST_TEST(counts.live == 20);
 
@@ -223,10 +228,10 @@ BOOST_AUTO_TEST_CASE(io_context_then_engine_destroyed_with_transfers_in_flight) 
 BOOST_AUTO_TEST_CASE(move_assignment_aborts_the_old_engines_transfers) {
     engine eng(io);
     std::vector<probe> probes(5);
-    start_in_flight(eng, probes, "/delay/5000");
+    start_in_flight(eng, probes, std::string(never_answered));
 
-    const auto t0 = steady::now();
     eng = engine(io);
+    // Completing at all means being aborted before the response.
     BOOST_TEST_REQUIRE(run_until(io, [&] {
         for (const probe& p : probes)
             if (p.calls == 0)
@@ -236,8 +241,6 @@ BOOST_AUTO_TEST_CASE(move_assignment_aborts_the_old_engines_transfers) {
     io.restart();
     io.run_for(50ms);
     BOOST_TEST(all_aborted_once(probes));
-    for (const probe& p : probes)
-        BOOST_TEST(ms_between(t0, p.at) < 1000);
     BOOST_TEST(connections_to(server.port()) == 0u);
     expect_fetch_works(eng);
 
