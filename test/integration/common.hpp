@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <cctype>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -22,6 +23,24 @@ inline std::string pattern(std::size_t n) {
     for (std::size_t i = 0; i < n; ++i)
         s[i] = static_cast<char>('a' + i % 26);
     return s;
+}
+
+/// Percent-encodes everything but letters, digits and "/.-", for a URL
+/// carried in a query parameter (/redirect-to?url=, /raw?bytes=).
+inline std::string encode(const std::string& s) {
+    static const char hex[] = "0123456789ABCDEF";
+    std::string out;
+    for (char c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        if (std::isalnum(u) || c == '/' || c == '.' || c == '-') {
+            out += c;
+        } else {
+            out += '%';
+            out += hex[u >> 4];
+            out += hex[u & 0xF];
+        }
+    }
+    return out;
 }
 
 struct outcome {
