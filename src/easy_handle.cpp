@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <new>
 #include <stdexcept>
 
@@ -134,7 +135,10 @@ error_code easy_handle::prepare(CURL* fresh, request&& req) {
         set(CURLOPT_LOW_SPEED_LIMIT, req.low_speed_limit);
         set(CURLOPT_LOW_SPEED_TIME, static_cast<long>(req.low_speed_time.count()));
     }
-    if (req.max_response_size > 0)
+    // libcurl's cap is a signed curl_off_t: a larger one (SIZE_MAX for "no
+    // cap") would wrap negative and be refused. Ours, in on_body, still counts.
+    if (req.max_response_size > 0 &&
+        req.max_response_size <= static_cast<std::uint64_t>(std::numeric_limits<curl_off_t>::max()))
         set(CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(req.max_response_size));
     if (req.max_connection_lifetime.count() > 0)
         set(CURLOPT_MAXLIFETIME_CONN, static_cast<long>(req.max_connection_lifetime.count()));
@@ -170,7 +174,7 @@ std::size_t easy_handle::on_body(char* data, std::size_t size, std::size_t n, vo
     auto* self = static_cast<easy_handle*>(p);
     const std::size_t len = size * n;
     const std::size_t cap = self->max_response_size_;
-    if (cap && self->body_bytes_ + len > cap) {
+    if (cap && len > cap - self->body_bytes_) { // body_bytes_ <= cap: no overflow
         self->too_large_ = true;
         return 0; // makes libcurl fail with CURLE_WRITE_ERROR
     }

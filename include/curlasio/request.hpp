@@ -89,7 +89,9 @@ public:
     long low_speed_limit = 0;
     std::chrono::seconds low_speed_time{0};
     /// Largest body accepted; 0 means unlimited. Enforced on bytes actually
-    /// received (also for chunked bodies), as errc::response_too_large.
+    /// received (also for chunked bodies), as errc::response_too_large. Any
+    /// value (SIZE_MAX included) is valid: one above curl_off_t's maximum is
+    /// not passed on to libcurl's CURLOPT_MAXFILESIZE_LARGE, only counted here.
     std::size_t max_response_size = 0;
     /// Largest response head (status line and header fields, counted per
     /// response, so per redirect hop) accepted; 0 means unlimited. Bounds the
