@@ -5,6 +5,8 @@
 #include <limits>
 #include <new>
 #include <stdexcept>
+#include <string>
+#include <string_view>
 
 namespace curlasio::detail {
 namespace {
@@ -34,6 +36,16 @@ long curl_http_version(http_version v) noexcept {
     }
     return CURL_HTTP_VERSION_NONE;
 }
+
+// libcurl 7.88's own limits on a response head, whatever max_header_size
+// says. A header line is collected in a buffer of CURL_MAX_HTTP_HEADER bytes
+// that also holds a NUL (lib/url.c, lib/dynbuf.c); every head of one
+// transfer (1xx, followed redirects, a proxy's CONNECT answer) adds up to at
+// most MAX_HTTP_RESP_HEADER_SIZE (lib/http.h).
+constexpr std::size_t libcurl_max_header_line = CURL_MAX_HTTP_HEADER - 1;
+constexpr std::size_t libcurl_max_response_heads = 300 * 1024;
+// What libcurl's error buffer starts with when the second one is hit.
+constexpr std::string_view heads_too_large_text = "Too large response headers";
 
 std::chrono::microseconds info_time(CURL* h, CURLINFO what) noexcept {
     curl_off_t v = 0;
@@ -245,6 +257,7 @@ void easy_handle::header_line(std::string_view line) {
         if (line.substr(0, 5) == "HTTP/") {
             // Keep only the headers of the last response.
             header_bytes_ = 0;
+            head_done_ = false;
             headers_.clear();
             reason_.clear();
             status_ = 0;
@@ -260,6 +273,10 @@ void easy_handle::header_line(std::string_view line) {
     }
     if (line == "\r\n" || line == "\n") {
         at_status_line_ = true; // end of this head
+        if (status_ < 100 || status_ >= 200) {
+            head_done_ = true;
+            curl_easy_getinfo(handle_, CURLINFO_REDIRECT_COUNT, &redirects_at_head_end_);
+        }
         return;
     }
     std::string_view content = trim(line);
@@ -276,12 +293,35 @@ void easy_handle::header_line(std::string_view line) {
     headers_.add(trim(content.substr(0, colon)), trim(content.substr(colon + 1)));
 }
 
+// libcurl 7.88 reports a header line too long for its buffer as
+// CURLE_OUT_OF_MEMORY, as it does a failed allocation. They are told apart
+// by when it happened: after the request went out and before the body of
+// the final response, a response head was being received.
+bool easy_handle::receiving_head() const noexcept {
+    long sent = 0;
+    if (curl_easy_getinfo(handle_, CURLINFO_REQUEST_SIZE, &sent) != CURLE_OK || sent <= 0)
+        return false;
+    if (!head_done_)
+        return true;
+    long redirects = 0;
+    curl_easy_getinfo(handle_, CURLINFO_REDIRECT_COUNT, &redirects);
+    return redirects > redirects_at_head_end_; // the head of a followed redirect's target
+}
+
+easy_handle::libcurl_limit easy_handle::libcurl_limit_hit(CURLcode result) const noexcept {
+    if (result == CURLE_RECV_ERROR && std::string_view(error_buffer_).starts_with(heads_too_large_text))
+        return libcurl_limit::response_heads;
+    if (result == CURLE_OUT_OF_MEMORY && !out_of_memory_ && handle_ && receiving_head())
+        return libcurl_limit::header_line;
+    return libcurl_limit::none;
+}
+
 error_code easy_handle::result_error(CURLcode result) const noexcept {
     if (result == CURLE_OK)
         return {};
     if (exception_)
         return errc::callback_threw;
-    if (headers_too_large_)
+    if (headers_too_large_ || libcurl_limit_hit(result) != libcurl_limit::none)
         return errc::headers_too_large;
     if (too_large_ || result == CURLE_FILESIZE_EXCEEDED)
         return errc::response_too_large;
@@ -340,11 +380,26 @@ response easy_handle::take_response(CURLcode result) {
         } catch (...) {
         }
     } else if (result != CURLE_OK) {
-        // A cap of ours reads better than libcurl's "failure writing output".
-        if (error_buffer_[0] && !too_large_ && !headers_too_large_)
-            r.error_message = error_buffer_;
-        else
-            r.error_message = result_error(result).message();
+        // A cap of ours reads better than libcurl's "failure writing output",
+        // and one of libcurl's says which it was.
+        switch (libcurl_limit_hit(result)) {
+        case libcurl_limit::header_line:
+            r.error_message = "a response header line exceeds libcurl's limit of " +
+                              std::to_string(libcurl_max_header_line) +
+                              " bytes with its CRLF (CURL_MAX_HTTP_HEADER)";
+            break;
+        case libcurl_limit::response_heads:
+            r.error_message = "response heads exceed libcurl's limit of " +
+                              std::to_string(libcurl_max_response_heads) +
+                              " bytes per transfer, redirects, 1xx and CONNECT answers "
+                              "included (libcurl: " + error_buffer_ + ")";
+            break;
+        case libcurl_limit::none:
+            if (error_buffer_[0] && !too_large_ && !headers_too_large_)
+                r.error_message = error_buffer_;
+            else
+                r.error_message = result_error(result).message();
+        }
     }
     return r;
 }

@@ -97,6 +97,14 @@ public:
     /// response, so per redirect hop) accepted; 0 means unlimited. Bounds the
     /// memory an endless stream of header lines can take, as
     /// errc::headers_too_large.
+    ///
+    /// libcurl 7.88 has limits of its own that apply whatever this says, and
+    /// also end in errc::headers_too_large (response::error_message names
+    /// the limit): one header line, its CRLF included, of at most 102399
+    /// bytes (CURL_MAX_HTTP_HEADER, 100 KiB, less the NUL its buffer keeps),
+    /// and at most 307200 bytes (300 KiB) of heads per transfer, all of them
+    /// added up: 1xx, followed redirects and a proxy's CONNECT answer
+    /// included. A value above 300 KiB therefore changes nothing.
     std::size_t max_header_size = 256 * 1024;
     /// A connection older than this is not reused for a new transfer
     /// (CURLOPT_MAXLIFETIME_CONN); 0 means no limit. Bounds how long a

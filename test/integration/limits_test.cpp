@@ -55,4 +55,56 @@ BOOST_AUTO_TEST_CASE(a_size_cap_beyond_curl_off_t_means_no_libcurl_cap) {
     BOOST_TEST(fetch_sync(io, eng, capped).ec == make_error_code(errc::response_too_large));
 }
 
+// ---- response heads ----------------------------------------------------------------------
+
+// libcurl keeps the header line being received in a buffer of
+// CURL_MAX_HTTP_HEADER (100 KiB) that also holds a NUL; a longer line fails
+// in 7.88 as CURLE_OUT_OF_MEMORY, whatever max_header_size says.
+BOOST_AUTO_TEST_CASE(a_header_line_over_libcurls_limit_is_headers_too_large) {
+    constexpr std::size_t longest = 100 * 1024 - 1; // CRLF included
+    for (std::size_t cap : {request{}.max_header_size, std::size_t{0}}) {
+        BOOST_TEST_CONTEXT("max_header_size " << cap) {
+            auto fits = fetch("/long-header/" + std::to_string(longest), cap);
+            BOOST_TEST(!fits.ec, fits.ec.message() << ": " << fits.res.error_message);
+            BOOST_TEST(fits.res.headers.find("X-Long").value_or("").size() == longest - 10);
+            BOOST_TEST(fits.res.body == "ok");
+
+            auto over = fetch("/long-header/" + std::to_string(longest + 1), cap);
+            BOOST_TEST(over.ec == make_error_code(errc::headers_too_large),
+                       over.ec.message() << ": " << over.res.error_message);
+            BOOST_TEST(over.ec != boost::system::errc::not_enough_memory);
+            BOOST_TEST(over.res.error_message.find("102399") != std::string::npos,
+                       over.res.error_message);
+            BOOST_TEST(over.res.status == 200); // the status line had arrived
+        }
+    }
+    // A plain fetch afterwards is not affected.
+    BOOST_TEST(!fetch("/hello").ec);
+}
+
+// libcurl adds up every head of a transfer (status lines, fields, blank
+// lines) and fails past MAX_HTTP_RESP_HEADER_SIZE, 300 KiB; in 7.88 as
+// CURLE_RECV_ERROR. A max_header_size above it changes nothing.
+BOOST_AUTO_TEST_CASE(response_heads_over_libcurls_limit_are_headers_too_large_whatever_the_cap) {
+    constexpr std::size_t most = 300 * 1024;
+    for (std::size_t cap : {std::size_t{0}, std::size_t{8} << 20}) {
+        BOOST_TEST_CONTEXT("max_header_size " << cap) {
+            auto fits = fetch("/many-headers/" + std::to_string(most), cap);
+            BOOST_TEST(!fits.ec, fits.ec.message() << ": " << fits.res.error_message);
+            BOOST_TEST(fits.res.body == "ok");
+
+            auto over = fetch("/many-headers/" + std::to_string(most + 1), cap);
+            BOOST_TEST(over.ec == make_error_code(errc::headers_too_large),
+                       over.ec.message() << ": " << over.res.error_message);
+            BOOST_TEST(over.res.error_message.find("307200") != std::string::npos,
+                       over.res.error_message);
+        }
+    }
+    // Under it, the default cap is ours, counted the same way.
+    const std::size_t cap = request{}.max_header_size;
+    BOOST_TEST(!fetch("/many-headers/" + std::to_string(cap)).ec);
+    BOOST_TEST(fetch("/many-headers/" + std::to_string(cap + 1)).ec ==
+               make_error_code(errc::headers_too_large));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

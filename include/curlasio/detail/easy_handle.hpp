@@ -65,6 +65,11 @@ private:
                            curl_off_t ulnow) noexcept;
     void header_line(std::string_view line);
 
+    // libcurl's own limits on a response head that can end a transfer.
+    enum class libcurl_limit { none, header_line, response_heads };
+    libcurl_limit libcurl_limit_hit(CURLcode result) const noexcept;
+    bool receiving_head() const noexcept;
+
     CURL* handle_ = nullptr;
     curl_slist* header_list_ = nullptr;
     // What outlives prepare(): memory per transfer in flight matters when
@@ -85,6 +90,8 @@ private:
     std::size_t header_bytes_ = 0;   // of the current response head
     std::exception_ptr exception_;   // thrown by a user callback
     bool at_status_line_ = true;     // the next header line starts a response head
+    bool head_done_ = false;         // a final (non-1xx) head has ended...
+    long redirects_at_head_end_ = 0; // ...with libcurl's redirect count then at this
     bool too_large_ = false;
     bool headers_too_large_ = false;
     bool out_of_memory_ = false;
