@@ -47,6 +47,40 @@ constexpr std::size_t libcurl_max_response_heads = 300 * 1024;
 // What libcurl's error buffer starts with when the second one is hit.
 constexpr std::string_view heads_too_large_text = "Too large response headers";
 
+// libcurl 7.88 builds a request head in one buffer of DYN_HTTP_REQUEST
+// bytes (lib/dynbuf.h) that also holds a NUL; over HTTP/1 a body under
+// MAX_INITIAL_POST_SIZE (lib/http.h) goes into it too. A longer head fails
+// as CURLE_OUT_OF_MEMORY.
+constexpr std::size_t libcurl_max_request = 1024 * 1024 - 1;
+constexpr std::size_t libcurl_body_in_head_below = 64 * 1024;
+// Room for what libcurl adds to what a request says: the request line's
+// version, the Host, Accept, Accept-Encoding, Content-Length, Content-Type
+// and Proxy-Connection fields, an h2c upgrade and the blank line come to
+// about 300 bytes.
+constexpr std::size_t libcurl_own_fields = 512;
+
+// At least as large as the head libcurl will build for `req`.
+std::size_t request_head_bound(const request& req, bool carries_body) noexcept {
+    std::string_view url(req.url);
+    url = url.substr(0, url.find('#')); // a fragment is not sent
+    std::string_view authority = url;
+    if (const auto scheme_end = authority.find("://"); scheme_end != std::string_view::npos)
+        authority.remove_prefix(scheme_end + 3);
+    authority = authority.substr(0, authority.find_first_of("/?"));
+    // The request line holds the URL, or (to a proxy) all of it; Host the
+    // host and port; Authorization user:password in base64.
+    std::size_t n = req.method.size() + url.size() + authority.size() + libcurl_own_fields;
+    if (const auto at = authority.rfind('@'); at != std::string_view::npos)
+        n += (at + 2) / 3 * 4 + sizeof("Authorization: Basic \r\n");
+    if (!req.user_agent.empty())
+        n += req.user_agent.size() + sizeof("User-Agent: \r\n");
+    for (const auto& [name, value] : req.headers)
+        n += name.size() + value.size() + 4; // ": ", CRLF
+    if (carries_body && req.body.size() < libcurl_body_in_head_below)
+        n += req.body.size();
+    return n;
+}
+
 std::chrono::microseconds info_time(CURL* h, CURLINFO what) noexcept {
     curl_off_t v = 0;
     curl_easy_getinfo(h, what, &v);
@@ -67,6 +101,10 @@ error_code easy_handle::prepare(CURL* fresh, request&& req) {
         return errc::out_of_resources;
     if (!req.is_well_formed())
         return errc::invalid_request;
+    const std::string& m = req.method;
+    const bool carries_body = !req.body.empty() || m == "POST" || m == "PUT" || m == "PATCH";
+    if (request_head_bound(req, carries_body) > libcurl_max_request)
+        return errc::request_too_large;
     request_body_ = std::move(req.body);
     options_ = std::move(req.curl_options);
     on_body_ = std::move(req.on_body);
@@ -89,8 +127,6 @@ error_code easy_handle::prepare(CURL* fresh, request&& req) {
     set(CURLOPT_PROTOCOLS_STR, "http,https");
     set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 
-    const std::string& m = req.method;
-    const bool carries_body = !request_body_.empty() || m == "POST" || m == "PUT" || m == "PATCH";
     if (m == "HEAD") {
         set(CURLOPT_NOBODY, 1L);
     } else if (carries_body) {

@@ -60,7 +60,10 @@ public:
         case errc::callback_threw:
             return "a user callback threw an exception";
         case errc::headers_too_large:
-            return "response headers exceed the configured maximum size";
+            return "response headers exceed the configured maximum size or libcurl's own limit";
+        case errc::request_too_large:
+            return "request head exceeds libcurl's 1 MiB request buffer (URL, header fields, "
+                   "user agent, and a body under 64 KiB sent along over HTTP/1)";
         }
         return "unknown curlasio error";
     }

@@ -29,8 +29,13 @@ enum class errc {
     /// setter) threw. The transfer is aborted; the exception is in
     /// response::callback_exception.
     callback_threw,
-    /// The response head exceeded request::max_header_size.
+    /// The response head exceeded request::max_header_size, or one of
+    /// libcurl's own limits on response heads (see request::max_header_size).
     headers_too_large,
+    /// The request head (URL, header fields, user agent, and a body under
+    /// 64 KiB, which libcurl sends along over HTTP/1) would not fit in
+    /// libcurl's 1 MiB request buffer; refused before anything is sent.
+    request_too_large,
 };
 
 /// Category "curl.easy": values are CURLcode.

@@ -49,6 +49,15 @@ public:
         : method(std::move(method)), url(std::move(url)) {}
 
     // ---- what is sent -------------------------------------------------------
+    // libcurl 7.88 builds the request head in one buffer of 1 MiB (less a
+    // NUL), which over HTTP/1 also takes a body under 64 KiB. A request whose
+    // method, URL, headers, user agent and such a body, with 512 bytes kept
+    // for the fields libcurl adds itself, do not fit is refused before
+    // anything is sent, as errc::request_too_large. What set_option adds
+    // (CURLOPT_COOKIE, CURLOPT_HTTPHEADER, ...) counts against the same
+    // buffer but cannot be checked: past it, libcurl fails the fetch as
+    // CURLE_OUT_OF_MEMORY. Over HTTP/2, nghttp2 sends no header block over
+    // 64 KiB (after HPACK): such a request fails as CURLE_RECV_ERROR.
     std::string method = "GET";
     std::string url;
     /// Sent in this order; repeats allowed. A value-less name ("Accept", "")

@@ -8,9 +8,11 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <vector>
 
 namespace asio = boost::asio;
 using namespace curlasio;
@@ -105,6 +107,106 @@ BOOST_AUTO_TEST_CASE(response_heads_over_libcurls_limit_are_headers_too_large_wh
     BOOST_TEST(!fetch("/many-headers/" + std::to_string(cap)).ec);
     BOOST_TEST(fetch("/many-headers/" + std::to_string(cap + 1)).ec ==
                make_error_code(errc::headers_too_large));
+}
+
+// ---- request heads ----------------------------------------------------------------------
+
+// libcurl 7.88 builds a request head in one buffer of 1 MiB (DYN_HTTP_REQUEST)
+// that also holds a NUL and, over HTTP/1, a body under 64 KiB; a longer one
+// failed as CURLE_OUT_OF_MEMORY. curlasio refuses it before sending.
+BOOST_AUTO_TEST_CASE(an_over_long_url_header_or_user_agent_is_refused_before_sending) {
+    const std::string mib(1 << 20, 'x');
+    request url(server.url("/hello?" + mib));
+    request header(server.url("/hello"));
+    header.add_header("X-Big", mib);
+    request agent(server.url("/hello"));
+    agent.user_agent = mib;
+    // Half a MiB of header fields and half a MiB of URL: together too much.
+    request both(server.url("/hello?" + mib.substr(0, mib.size() / 2)));
+    both.add_header("X-Half", mib.substr(0, mib.size() / 2));
+    const auto seen = server.requests_seen();
+    for (const request* req : {&url, &header, &agent, &both}) {
+        auto out = fetch_sync(io, eng, *req);
+        BOOST_TEST(out.ec == make_error_code(errc::request_too_large),
+                   out.ec.message() << ": " << out.res.error_message);
+        BOOST_TEST(out.res.error_message.find("1 MiB") != std::string::npos, out.res.error_message);
+    }
+    BOOST_TEST(server.requests_seen() == seen);
+    BOOST_TEST(!fetch("/hello").ec);
+}
+
+namespace {
+
+// The largest n in [0, 1 MiB] for which `ok(n)` holds, assuming it holds
+// for smaller ones and not for larger ones.
+template <typename Pred>
+std::size_t largest_where(Pred ok) {
+    std::size_t good = 0, bad = std::size_t{1} << 20;
+    while (bad - good > 1) {
+        const std::size_t mid = good + (bad - good) / 2;
+        (ok(mid) ? good : bad) = mid;
+    }
+    return good;
+}
+
+// Header lines "X-Big-<i>: hhh" with n bytes of values in all, none over
+// 50000 (Beast, under the test server, refuses a field over 64 KiB).
+std::vector<std::string> big_fields(std::size_t n) {
+    std::vector<std::string> lines;
+    for (std::size_t i = 0; n > 0 || lines.empty(); ++i) {
+        const std::size_t part = std::min<std::size_t>(n, 50000);
+        lines.push_back("X-Big-" + std::to_string(i) + ": " + std::string(part, 'h'));
+        n -= part;
+    }
+    return lines;
+}
+
+} // namespace
+
+// What curlasio lets through libcurl sends, and it refuses at most a little
+// short of libcurl's real limit, which the escape hatch (header lines given
+// straight to CURLOPT_HTTPHEADER, which curlasio cannot check) still meets as
+// CURLE_OUT_OF_MEMORY. Also with a body, which libcurl puts in the same buffer
+// over HTTP/1 when it is under 64 KiB.
+BOOST_AUTO_TEST_CASE(the_request_head_limit_is_libcurls_less_a_small_margin) {
+    for (std::size_t body_size : {std::size_t{0}, std::size_t{60} << 10, std::size_t{70} << 10}) {
+        BOOST_TEST_CONTEXT("body of " << body_size << " bytes") {
+            const std::string body(body_size, 'b');
+            const std::string method = body_size ? "POST" : "GET";
+            const std::size_t ours = largest_where([&](std::size_t n) {
+                request req(server.url("/hello"), method);
+                req.body = body;
+                for (const std::string& line : big_fields(n)) {
+                    const auto colon = line.find(':');
+                    req.add_header(line.substr(0, colon), line.substr(colon + 2));
+                }
+                auto out = fetch_sync(io, eng, req);
+                if (out.ec == make_error_code(errc::request_too_large))
+                    return false;
+                BOOST_TEST(!out.ec, n << ": " << out.ec.message() << ": " << out.res.error_message);
+                BOOST_TEST(out.res.body == "hello world");
+                return true;
+            });
+            const std::size_t libcurls = largest_where([&](std::size_t n) {
+                curl_slist* list = curl_slist_append(nullptr, "Expect:");
+                for (const std::string& line : big_fields(n))
+                    list = curl_slist_append(list, line.c_str());
+                request req(server.url("/hello"), method);
+                req.body = body;
+                req.set_option(CURLOPT_HTTPHEADER, list);
+                auto out = fetch_sync(io, eng, req);
+                curl_slist_free_all(list);
+                if (out.ec == make_error_code(CURLE_OUT_OF_MEMORY))
+                    return false;
+                BOOST_TEST(!out.ec, n << ": " << out.ec.message() << ": " << out.res.error_message);
+                return true;
+            });
+            BOOST_TEST_MESSAGE("body of " << body_size << " bytes: header values of " << ours
+                                          << " bytes sent, libcurl's own limit " << libcurls);
+            BOOST_TEST(ours <= libcurls);
+            BOOST_TEST(ours + 1024 > libcurls);
+        }
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
