@@ -1,5 +1,7 @@
 #include <curlasio/detail/easy_handle.hpp>
 
+#include <curlasio/detail/malformed.hpp>
+
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -99,8 +101,8 @@ error_code easy_handle::prepare(CURL* fresh, request&& req) {
     handle_ = fresh;
     if (!handle_)
         return errc::out_of_resources;
-    if (!req.is_well_formed())
-        return errc::invalid_request;
+    if (const auto why = find_malformed(req); why != malformed::none)
+        return invalid_request_error(why);
     const std::string& m = req.method;
     const bool carries_body = !req.body.empty() || m == "POST" || m == "PUT" || m == "PATCH";
     if (request_head_bound(req, carries_body) > libcurl_max_request)

@@ -1,6 +1,10 @@
 #include <curlasio/error.hpp>
 
+#include <curlasio/detail/malformed.hpp>
+
 #include <string>
+#include <string_view>
+#include <utility>
 
 namespace curlasio {
 namespace {
@@ -45,14 +49,23 @@ public:
     }
 };
 
+// One instance for curlasio_category(), and one per reason a request is
+// malformed: all have the same id, which is what Boost.System compares
+// categories by (and hashes), so every invalid_request compares equal to
+// errc::invalid_request while its message() says what was wrong. (Converted
+// to std::error_code, two of different reasons do not compare equal.)
 class own_category final : public bs::error_category {
 public:
-    constexpr own_category() noexcept : bs::error_category(0x63a17e5e0003ULL) {}
+    explicit constexpr own_category(std::string_view reason = {}) noexcept
+        : bs::error_category(0x63a17e5e0003ULL), reason_(reason) {}
     const char* name() const noexcept override { return "curlasio"; }
     std::string message(int ev) const override {
         switch (static_cast<errc>(ev)) {
         case errc::invalid_request:
-            return "request holds CR, LF or NUL in a header, method, user agent or URL";
+            if (!reason_.empty())
+                return "invalid request: " + std::string(reason_);
+            return "invalid request: CR, LF or NUL in a header, the method, user agent or URL, "
+                   "or an empty or invalid method or header name";
         case errc::response_too_large:
             return "response body exceeds the configured maximum size";
         case errc::out_of_resources:
@@ -67,7 +80,16 @@ public:
         }
         return "unknown curlasio error";
     }
+
+private:
+    std::string_view reason_;
 };
+
+template <std::size_t... I>
+const own_category& reason_category(std::size_t why, std::index_sequence<I...>) noexcept {
+    static const own_category all[] = {own_category(detail::malformed_text[I])...};
+    return all[why];
+}
 
 } // namespace
 
@@ -82,6 +104,14 @@ const bs::error_category& curl_multi_category() noexcept {
 const bs::error_category& curlasio_category() noexcept {
     static const own_category c;
     return c;
+}
+
+error_code detail::invalid_request_error(malformed why) noexcept {
+    const auto i = static_cast<std::size_t>(why);
+    if (i == 0 || i >= malformed_count)
+        return errc::invalid_request;
+    return {static_cast<int>(errc::invalid_request),
+            reason_category(i, std::make_index_sequence<malformed_count>{})};
 }
 
 } // namespace curlasio

@@ -18,7 +18,10 @@ using boost::system::error_code;
 /// Conditions detected by curlasio itself, not by libcurl.
 enum class errc {
     /// A header name or value, the user agent, the method or the URL holds CR,
-    /// LF or NUL; refused before anything is sent.
+    /// LF or NUL, the method is empty or holds a space, or a header name is
+    /// empty or holds ':'; refused before anything is sent. The error_code's
+    /// message() says which (as request::why_malformed() does); it compares
+    /// equal to errc::invalid_request whatever the reason.
     invalid_request = 1,
     /// The response body exceeded request::max_response_size.
     response_too_large,

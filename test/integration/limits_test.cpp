@@ -209,4 +209,35 @@ BOOST_AUTO_TEST_CASE(the_request_head_limit_is_libcurls_less_a_small_margin) {
     }
 }
 
+// ---- malformed requests ---------------------------------------------------------------
+
+// The refusal names the field and the reason, not always "CR, LF or NUL",
+// and still compares equal to errc::invalid_request.
+BOOST_AUTO_TEST_CASE(a_malformed_request_says_which_field_and_why) {
+    request spaced(server.url("/hello"), "GET /admin");
+    request colon(server.url("/hello"));
+    colon.add_header("X-A:B", "v");
+    request value(server.url("/hello"));
+    value.add_header("X-A", "v\r\nX-Injected: 1");
+    request agent(server.url("/hello"));
+    agent.user_agent = "agent\n";
+    const auto seen = server.requests_seen();
+    for (const request* req : {&spaced, &colon, &value, &agent}) {
+        BOOST_TEST_CONTEXT(req->why_malformed()) {
+            auto out = fetch_sync(io, eng, *req);
+            BOOST_TEST(out.ec == make_error_code(errc::invalid_request));
+            BOOST_TEST((out.ec == errc::invalid_request));
+            BOOST_TEST((out.ec.category() == curlasio_category()));
+            BOOST_TEST(out.res.error_message == out.ec.message());
+            BOOST_TEST(out.res.error_message.find(req->why_malformed()) != std::string::npos,
+                       out.res.error_message);
+        }
+    }
+    BOOST_TEST(server.requests_seen() == seen);
+    BOOST_TEST(fetch_sync(io, eng, spaced).res.error_message.find("the method holds a space") !=
+               std::string::npos);
+    BOOST_TEST(fetch_sync(io, eng, colon).res.error_message.find("a header name holds ':'") !=
+               std::string::npos);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
