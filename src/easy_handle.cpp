@@ -206,6 +206,9 @@ error_code easy_handle::prepare(CURL* fresh, request&& req) {
     set(CURLOPT_WRITEDATA, this);
     set(CURLOPT_HEADERFUNCTION, &easy_handle::on_header);
     set(CURLOPT_HEADERDATA, this);
+    // A proxy's answer to CONNECT is not the origin's response: keep it out
+    // of the head parser (libcurl still counts it against its own limit).
+    set(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
     if (rc != CURLE_OK)
         return make_error_code(rc);
 
@@ -371,14 +374,24 @@ error_code easy_handle::result_error(CURLcode result) const noexcept {
 response easy_handle::take_response(CURLcode result) {
     CURL* h = handle_;
     response r;
-    r.status = status_;
     r.reason = std::move(reason_);
     r.headers = std::move(headers_);
     r.body = std::move(body_);
     if (h) {
+        // libcurl's code is the origin's status, set as its status line is
+        // parsed. Without one, whatever head the parser saw was not the
+        // origin's (a CONNECT answer, should an escape-hatch setter have
+        // turned CURLOPT_SUPPRESS_CONNECT_HEADERS off again).
         long code = 0;
-        if (curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK && code)
-            r.status = static_cast<int>(code);
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+        r.status = static_cast<int>(code);
+        if (code == 0) {
+            r.reason.clear();
+            r.headers.clear();
+        }
+        long connect_code = 0;
+        curl_easy_getinfo(h, CURLINFO_HTTP_CONNECTCODE, &connect_code);
+        r.connect_status = static_cast<int>(connect_code);
         char* url = nullptr;
         if (curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url)
             r.effective_url = url;

@@ -3,7 +3,9 @@
 // request heads, each ending in a curlasio error that says which limit it was.
 
 #include "common.hpp"
+#include "peer_process.hpp"
 
+#include <support/test_pki.hpp>
 #include <support/test_server.hpp>
 
 #include <boost/test/unit_test.hpp>
@@ -238,6 +240,49 @@ BOOST_AUTO_TEST_CASE(a_malformed_request_says_which_field_and_why) {
                std::string::npos);
     BOOST_TEST(fetch_sync(io, eng, colon).res.error_message.find("a header name holds ':'") !=
                std::string::npos);
+}
+
+// ---- through a proxy --------------------------------------------------------------------
+
+// libcurl hands the proxy's answer to CONNECT to the header callback like
+// any head; it is not the origin's. A tunnel opened (200) to an origin whose
+// certificate is refused got no response at all: status 0, no fields; the
+// proxy's answer is connect_status.
+BOOST_AUTO_TEST_CASE(a_tunnel_whose_tls_handshake_fails_has_no_status) {
+    const pki certs = make_test_pki();
+    test_server origin{server_options{true, certs.cert_file, certs.key_file}};
+    peer_process proxy = tinyproxy(certs.dir);
+    CURLASIO_REQUIRE_PEER(proxy, "tinyproxy");
+    request req(origin.url("/hello"));
+    req.proxy = "http://127.0.0.1:" + std::to_string(proxy.port());
+    // The system store does not know the test CA.
+    auto refused = fetch_sync(io, eng, req);
+    BOOST_TEST(refused.ec == make_error_code(CURLE_PEER_FAILED_VERIFICATION));
+    BOOST_TEST(refused.res.status == 0);
+    BOOST_TEST(refused.res.reason.empty());
+    BOOST_TEST(refused.res.headers.empty());
+    BOOST_TEST(refused.res.connect_status == 200);
+    BOOST_TEST(origin.requests_seen() == 0u);
+
+    // Trusted: the status and fields are the origin's only.
+    req.ca_file = certs.ca_file;
+    auto ok = fetch_sync(io, eng, req);
+    BOOST_TEST(!ok.ec, ok.ec.message() << ": " << ok.res.error_message);
+    BOOST_TEST(ok.res.status == 200);
+    BOOST_TEST(ok.res.reason == "OK");
+    BOOST_TEST(ok.res.headers.find("Server").value_or("") == "curlasio-test");
+    BOOST_TEST(ok.res.headers.find_all("Server").size() == 1u);
+    BOOST_TEST(ok.res.body == "hello world");
+    BOOST_TEST(ok.res.connect_status == 200);
+
+    // A tunnel the proxy cannot open: no response from an origin either.
+    request nowhere("https://127.0.0.1:" + std::to_string(free_loopback_port()) + "/");
+    nowhere.proxy = req.proxy;
+    auto failed = fetch_sync(io, eng, nowhere);
+    BOOST_TEST(failed.ec == make_error_code(CURLE_RECV_ERROR));
+    BOOST_TEST(failed.res.status == 0);
+    BOOST_TEST(failed.res.headers.empty());
+    BOOST_TEST(failed.res.connect_status >= 400); // tinyproxy says 500
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -81,7 +81,7 @@ private:
     std::size_t max_response_size_ = 0;
     std::size_t max_header_size_ = 0;
     // The response being received; the rest is read from libcurl at the end.
-    int status_ = 0;
+    int status_ = 0;                 // of the head being parsed, to tell 1xx heads
     std::string reason_;
     header_list headers_;
     std::string body_;
