@@ -83,6 +83,19 @@ std::size_t request_head_bound(const request& req, bool carries_body) noexcept {
     return n;
 }
 
+bool is_https(std::string_view url) noexcept {
+    return url.size() >= 8 && iequals(url.substr(0, 8), "https://");
+}
+
+// libcurl before 8.0.0 (curl #10634) stacks a second HTTP/2 layer on a
+// reused cleartext connection made with prior knowledge: every request on it
+// after the first fails with CURLE_HTTP2. (Over TLS, ALPN is redone per
+// connection and reuse works.)
+bool reuses_h2c_badly() noexcept {
+    static const bool affected = curl_version_info(CURLVERSION_NOW)->version_num < 0x080000;
+    return affected;
+}
+
 std::chrono::microseconds info_time(CURL* h, CURLINFO what) noexcept {
     curl_off_t v = 0;
     curl_easy_getinfo(h, what, &v);
@@ -170,6 +183,11 @@ error_code easy_handle::prepare(CURL* fresh, request&& req) {
     if (!req.ca_file.empty())
         set(CURLOPT_CAINFO, req.ca_file.c_str());
     set(CURLOPT_HTTP_VERSION, curl_http_version(req.version));
+    if (req.version == http_version::http2_prior_knowledge && !is_https(req.url) && reuses_h2c_badly()) {
+        // A connection of its own, closed after it: none is ever reused.
+        set(CURLOPT_FRESH_CONNECT, 1L);
+        set(CURLOPT_FORBID_REUSE, 1L);
+    }
     if (req.decompress)
         set(CURLOPT_ACCEPT_ENCODING, "");
     if (!req.user_agent.empty())

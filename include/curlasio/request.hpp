@@ -34,7 +34,15 @@ enum class http_version {
     http1_1,
     http2,               ///< try HTTP/2 (upgrade on cleartext, ALPN on TLS)
     http2_tls,           ///< HTTP/2 over TLS only, HTTP/1.1 on cleartext
-    http2_prior_knowledge, ///< HTTP/2 without negotiation (h2c)
+    /// HTTP/2 without negotiation: h2c on cleartext, ALPN over TLS. With
+    /// libcurl before 8.0.0 (Debian 12 has 7.88.1), a reused h2c connection
+    /// fails every request after its first with CURLE_HTTP2 (curl #10634), so
+    /// each http:// request of this version gets a connection of its own,
+    /// closed after it (CURLOPT_FRESH_CONNECT, CURLOPT_FORBID_REUSE): it
+    /// works, at the price of a TCP handshake each and no multiplexing.
+    /// Over https:// connections are reused and multiplexed as usual; prefer
+    /// http2_tls there.
+    http2_prior_knowledge,
 };
 
 class request {

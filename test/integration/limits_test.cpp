@@ -4,6 +4,7 @@
 
 #include "common.hpp"
 #include "peer_process.hpp"
+#include "probe.hpp"
 
 #include <support/test_pki.hpp>
 #include <support/test_server.hpp>
@@ -12,6 +13,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <fstream>
 #include <limits>
 #include <string>
 #include <vector>
@@ -283,6 +285,101 @@ BOOST_AUTO_TEST_CASE(a_tunnel_whose_tls_handshake_fails_has_no_status) {
     BOOST_TEST(failed.res.status == 0);
     BOOST_TEST(failed.res.headers.empty());
     BOOST_TEST(failed.res.connect_status >= 400); // tinyproxy says 500
+}
+
+// ---- HTTP/2 with prior knowledge -------------------------------------------------------
+
+namespace {
+
+// Debian's nghttpd (nghttp2-server) serving `docroot`: over TLS with the
+// test PKI's certificate when `tls` is set, else cleartext HTTP/2 (h2c).
+peer_process nghttpd(const pki& certs, bool tls) {
+    return peer_process("/usr/sbin/nghttpd", [&](unsigned short port) {
+        std::vector<std::string> args{"-a", "127.0.0.1", "-d", certs.dir, std::to_string(port)};
+        if (tls) {
+            args.push_back(certs.key_file);
+            args.push_back(certs.cert_file);
+        } else {
+            args.insert(args.begin(), "--no-tls");
+        }
+        return args;
+    });
+}
+
+request prior_knowledge(const std::string& url) {
+    request req(url);
+    req.version = http_version::http2_prior_knowledge;
+    return req;
+}
+
+} // namespace
+
+// libcurl 7.88 (curl #10634, fixed in 8.0.0) stacks a second HTTP/2 layer on
+// a reused cleartext connection made with prior knowledge: every request on
+// it after the first failed at once with CURLE_HTTP2. curlasio gives each
+// such request a connection of its own.
+BOOST_AUTO_TEST_CASE(prior_knowledge_over_cleartext_serves_every_request) {
+    const pki certs = make_test_pki();
+    std::ofstream(certs.dir + "/hello") << "hello world";
+    peer_process server = nghttpd(certs, false);
+    CURLASIO_REQUIRE_PEER(server, "nghttp2-server");
+    const request req = prior_knowledge("http://127.0.0.1:" + std::to_string(server.port()) + "/hello");
+    for (int i = 0; i < 5; ++i) {
+        BOOST_TEST_CONTEXT("fetch " << i) {
+            auto out = fetch_sync(io, eng, req);
+            BOOST_TEST(!out.ec, out.ec.message() << ": " << out.res.error_message);
+            BOOST_TEST(out.res.status == 200);
+            BOOST_TEST(out.res.http_version == 20);
+            BOOST_TEST(out.res.body == "hello world");
+        }
+    }
+    std::vector<probe> probes(5);
+    for (auto& p : probes)
+        async_fetch(eng, req, probe_handler(p));
+    BOOST_TEST(run_until(io, [&] {
+        return std::all_of(probes.begin(), probes.end(), [](const probe& p) { return p.calls > 0; });
+    }));
+    for (const probe& p : probes) {
+        BOOST_TEST(!p.ec, p.ec.message() << ": " << p.res.error_message);
+        BOOST_TEST(p.res.http_version == 20);
+    }
+    // None is kept for a later request to stumble on.
+    BOOST_TEST(eventually([&] { return connections_to(server.port()) == 0; }));
+}
+
+// The counterpart: with the fresh connection undone through the escape
+// hatch, the bug is there (in libcurl before 8.0.0).
+BOOST_AUTO_TEST_CASE(reusing_a_prior_knowledge_cleartext_connection_fails_in_libcurl_7) {
+    if (curl_version_info(CURLVERSION_NOW)->version_num >= 0x080000) {
+        BOOST_TEST_MESSAGE("skipped: libcurl " << curl_version_info(CURLVERSION_NOW)->version
+                                               << " has the fix (curl #10634)");
+        return;
+    }
+    const pki certs = make_test_pki();
+    std::ofstream(certs.dir + "/hello") << "hello world";
+    peer_process server = nghttpd(certs, false);
+    CURLASIO_REQUIRE_PEER(server, "nghttp2-server");
+    request req = prior_knowledge("http://127.0.0.1:" + std::to_string(server.port()) + "/hello");
+    req.set_option(CURLOPT_FRESH_CONNECT, 0L).set_option(CURLOPT_FORBID_REUSE, 0L);
+    BOOST_TEST(!fetch_sync(io, eng, req).ec);
+    BOOST_TEST(fetch_sync(io, eng, req).ec == make_error_code(CURLE_HTTP2));
+}
+
+// Over TLS, ALPN settles the protocol on every connection, and libcurl
+// reuses one correctly: no fresh connection there.
+BOOST_AUTO_TEST_CASE(prior_knowledge_over_tls_reuses_one_connection) {
+    const pki certs = make_test_pki();
+    std::ofstream(certs.dir + "/hello") << "hello world";
+    peer_process server = nghttpd(certs, true);
+    CURLASIO_REQUIRE_PEER(server, "nghttp2-server");
+    request req = prior_knowledge("https://127.0.0.1:" + std::to_string(server.port()) + "/hello");
+    req.ca_file = certs.ca_file;
+    for (int i = 0; i < 5; ++i) {
+        auto out = fetch_sync(io, eng, req);
+        BOOST_TEST(!out.ec, out.ec.message() << ": " << out.res.error_message);
+        BOOST_TEST(out.res.http_version == 20);
+    }
+    BOOST_TEST(connections_to(server.port()) == 1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
