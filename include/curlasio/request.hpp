@@ -169,6 +169,13 @@ public:
     /// CURLOPT_POSTFIELDS, which libcurl does not copy, is safe). Other
     /// pointers are passed as they are: keep their targets alive until the
     /// fetch completes.
+    ///
+    /// Options set here are outside curlasio's defaults. In particular
+    /// libcurl sends CURLOPT_COOKIE with every request of the transfer,
+    /// also to another host a redirect leads to (libcurl has no option to
+    /// keep it to the first one): for a cookie that is a credential use
+    /// add_header("Cookie", ...), which goes only to the first host, port
+    /// and scheme.
     template <typename T>
     request& set_option(CURLoption option, T value) {
         if constexpr (std::is_convertible_v<T, std::string_view> &&

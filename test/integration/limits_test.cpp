@@ -1,6 +1,9 @@
-// Where curlasio's documented limits meet libcurl 7.88's own: the size cap
-// at its extremes, response heads (one line, all heads of a transfer) and
-// request heads, each ending in a curlasio error that says which limit it was.
+// Where curlasio's documented limits and defaults meet libcurl 7.88's own:
+// the size cap at its extremes, response heads (one line, all heads of a
+// transfer) and request heads, each ending in a curlasio error that says
+// which limit it was; refusals that say why; a proxy's CONNECT answer;
+// HTTP/2 with prior knowledge against a real nghttpd; a cookie option that
+// follows redirects.
 
 #include "common.hpp"
 #include "peer_process.hpp"
@@ -380,6 +383,33 @@ BOOST_AUTO_TEST_CASE(prior_knowledge_over_tls_reuses_one_connection) {
         BOOST_TEST(out.res.http_version == 20);
     }
     BOOST_TEST(connections_to(server.port()) == 1u);
+}
+
+// ---- what the secure defaults do not cover ---------------------------------------------
+
+// Documented behaviour, pinned: libcurl 7.88 sends CURLOPT_COOKIE with every
+// request of a transfer, to whatever host a redirect leads, and has no
+// option to keep it to the first one (a Cookie header it does keep there).
+// request::set_option says so, and points to add_header("Cookie", ...).
+BOOST_AUTO_TEST_CASE(curlopt_cookie_is_forwarded_to_another_host_as_documented) {
+    test_server other;
+    const std::string via = "/redirect-to?url=" + encode(other.url("/echo"));
+    request opt(server.url(via));
+    opt.follow_redirects = true;
+    opt.set_option(CURLOPT_COOKIE, "session=secret");
+    auto out = fetch_sync(io, eng, opt);
+    BOOST_TEST(!out.ec, out.ec.message() << ": " << out.res.error_message);
+    BOOST_TEST(out.res.effective_url == other.url("/echo"));
+    BOOST_TEST(out.res.headers.find("X-Echo-Cookie").value_or("") == "session=secret");
+
+    // The documented alternative stays with the first host.
+    request header(server.url(via));
+    header.follow_redirects = true;
+    header.add_header("Cookie", "session=secret");
+    auto kept = fetch_sync(io, eng, header);
+    BOOST_TEST(!kept.ec);
+    BOOST_TEST(kept.res.effective_url == other.url("/echo"));
+    BOOST_TEST(!kept.res.headers.contains("X-Echo-Cookie"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
