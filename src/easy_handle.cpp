@@ -1,9 +1,14 @@
 #include <curlasio/detail/easy_handle.hpp>
 
+#include <curlasio/detail/malformed.hpp>
+
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <new>
 #include <stdexcept>
+#include <string>
+#include <string_view>
 
 namespace curlasio::detail {
 namespace {
@@ -34,6 +39,63 @@ long curl_http_version(http_version v) noexcept {
     return CURL_HTTP_VERSION_NONE;
 }
 
+// libcurl 7.88's own limits on a response head, whatever max_header_size
+// says. A header line is collected in a buffer of CURL_MAX_HTTP_HEADER bytes
+// that also holds a NUL (lib/url.c, lib/dynbuf.c); every head of one
+// transfer (1xx, followed redirects, a proxy's CONNECT answer) adds up to at
+// most MAX_HTTP_RESP_HEADER_SIZE (lib/http.h).
+constexpr std::size_t libcurl_max_header_line = CURL_MAX_HTTP_HEADER - 1;
+constexpr std::size_t libcurl_max_response_heads = 300 * 1024;
+// What libcurl's error buffer starts with when the second one is hit.
+constexpr std::string_view heads_too_large_text = "Too large response headers";
+
+// libcurl 7.88 builds a request head in one buffer of DYN_HTTP_REQUEST
+// bytes (lib/dynbuf.h) that also holds a NUL; over HTTP/1 a body under
+// MAX_INITIAL_POST_SIZE (lib/http.h) goes into it too. A longer head fails
+// as CURLE_OUT_OF_MEMORY.
+constexpr std::size_t libcurl_max_request = 1024 * 1024 - 1;
+constexpr std::size_t libcurl_body_in_head_below = 64 * 1024;
+// Room for what libcurl adds to what a request says: the request line's
+// version, the Host, Accept, Accept-Encoding, Content-Length, Content-Type
+// and Proxy-Connection fields, an h2c upgrade and the blank line come to
+// about 300 bytes.
+constexpr std::size_t libcurl_own_fields = 512;
+
+// At least as large as the head libcurl will build for `req`.
+std::size_t request_head_bound(const request& req, bool carries_body) noexcept {
+    std::string_view url(req.url);
+    url = url.substr(0, url.find('#')); // a fragment is not sent
+    std::string_view authority = url;
+    if (const auto scheme_end = authority.find("://"); scheme_end != std::string_view::npos)
+        authority.remove_prefix(scheme_end + 3);
+    authority = authority.substr(0, authority.find_first_of("/?"));
+    // The request line holds the URL, or (to a proxy) all of it; Host the
+    // host and port; Authorization user:password in base64.
+    std::size_t n = req.method.size() + url.size() + authority.size() + libcurl_own_fields;
+    if (const auto at = authority.rfind('@'); at != std::string_view::npos)
+        n += (at + 2) / 3 * 4 + sizeof("Authorization: Basic \r\n");
+    if (!req.user_agent.empty())
+        n += req.user_agent.size() + sizeof("User-Agent: \r\n");
+    for (const auto& [name, value] : req.headers)
+        n += name.size() + value.size() + 4; // ": ", CRLF
+    if (carries_body && req.body.size() < libcurl_body_in_head_below)
+        n += req.body.size();
+    return n;
+}
+
+bool is_https(std::string_view url) noexcept {
+    return url.size() >= 8 && iequals(url.substr(0, 8), "https://");
+}
+
+// libcurl before 8.0.0 (curl #10634) stacks a second HTTP/2 layer on a
+// reused cleartext connection made with prior knowledge: every request on it
+// after the first fails with CURLE_HTTP2. (Over TLS, ALPN is redone per
+// connection and reuse works.)
+bool reuses_h2c_badly() noexcept {
+    static const bool affected = curl_version_info(CURLVERSION_NOW)->version_num < 0x080000;
+    return affected;
+}
+
 std::chrono::microseconds info_time(CURL* h, CURLINFO what) noexcept {
     curl_off_t v = 0;
     curl_easy_getinfo(h, what, &v);
@@ -52,8 +114,14 @@ error_code easy_handle::prepare(CURL* fresh, request&& req) {
     handle_ = fresh;
     if (!handle_)
         return errc::out_of_resources;
-    if (!req.is_well_formed())
+    if (const auto why = find_malformed(req); why != malformed::none) {
+        refused_because_ = malformed_text[static_cast<std::size_t>(why)];
         return errc::invalid_request;
+    }
+    const std::string& m = req.method;
+    const bool carries_body = !req.body.empty() || m == "POST" || m == "PUT" || m == "PATCH";
+    if (request_head_bound(req, carries_body) > libcurl_max_request)
+        return errc::request_too_large;
     request_body_ = std::move(req.body);
     options_ = std::move(req.curl_options);
     on_body_ = std::move(req.on_body);
@@ -76,8 +144,6 @@ error_code easy_handle::prepare(CURL* fresh, request&& req) {
     set(CURLOPT_PROTOCOLS_STR, "http,https");
     set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 
-    const std::string& m = req.method;
-    const bool carries_body = !request_body_.empty() || m == "POST" || m == "PUT" || m == "PATCH";
     if (m == "HEAD") {
         set(CURLOPT_NOBODY, 1L);
     } else if (carries_body) {
@@ -119,6 +185,11 @@ error_code easy_handle::prepare(CURL* fresh, request&& req) {
     if (!req.ca_file.empty())
         set(CURLOPT_CAINFO, req.ca_file.c_str());
     set(CURLOPT_HTTP_VERSION, curl_http_version(req.version));
+    if (req.version == http_version::http2_prior_knowledge && !is_https(req.url) && reuses_h2c_badly()) {
+        // A connection of its own, closed after it: none is ever reused.
+        set(CURLOPT_FRESH_CONNECT, 1L);
+        set(CURLOPT_FORBID_REUSE, 1L);
+    }
     if (req.decompress)
         set(CURLOPT_ACCEPT_ENCODING, "");
     if (!req.user_agent.empty())
@@ -134,7 +205,10 @@ error_code easy_handle::prepare(CURL* fresh, request&& req) {
         set(CURLOPT_LOW_SPEED_LIMIT, req.low_speed_limit);
         set(CURLOPT_LOW_SPEED_TIME, static_cast<long>(req.low_speed_time.count()));
     }
-    if (req.max_response_size > 0)
+    // libcurl's cap is a signed curl_off_t: a larger one (SIZE_MAX for "no
+    // cap") would wrap negative and be refused. Ours, in on_body, still counts.
+    if (req.max_response_size > 0 &&
+        req.max_response_size <= static_cast<std::uint64_t>(std::numeric_limits<curl_off_t>::max()))
         set(CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(req.max_response_size));
     if (req.max_connection_lifetime.count() > 0)
         set(CURLOPT_MAXLIFETIME_CONN, static_cast<long>(req.max_connection_lifetime.count()));
@@ -152,6 +226,9 @@ error_code easy_handle::prepare(CURL* fresh, request&& req) {
     set(CURLOPT_WRITEDATA, this);
     set(CURLOPT_HEADERFUNCTION, &easy_handle::on_header);
     set(CURLOPT_HEADERDATA, this);
+    // A proxy's answer to CONNECT is not the origin's response: keep it out
+    // of the head parser (libcurl still counts it against its own limit).
+    set(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
     if (rc != CURLE_OK)
         return make_error_code(rc);
 
@@ -166,11 +243,17 @@ error_code easy_handle::prepare(CURL* fresh, request&& req) {
     return {};
 }
 
+std::string easy_handle::refusal_message(error_code ec) const {
+    if (refused_because_.empty())
+        return ec.message();
+    return "invalid request: " + std::string(refused_because_);
+}
+
 std::size_t easy_handle::on_body(char* data, std::size_t size, std::size_t n, void* p) noexcept {
     auto* self = static_cast<easy_handle*>(p);
     const std::size_t len = size * n;
     const std::size_t cap = self->max_response_size_;
-    if (cap && self->body_bytes_ + len > cap) {
+    if (cap && len > cap - self->body_bytes_) { // body_bytes_ <= cap: no overflow
         self->too_large_ = true;
         return 0; // makes libcurl fail with CURLE_WRITE_ERROR
     }
@@ -241,6 +324,7 @@ void easy_handle::header_line(std::string_view line) {
         if (line.substr(0, 5) == "HTTP/") {
             // Keep only the headers of the last response.
             header_bytes_ = 0;
+            head_done_ = false;
             headers_.clear();
             reason_.clear();
             status_ = 0;
@@ -256,6 +340,10 @@ void easy_handle::header_line(std::string_view line) {
     }
     if (line == "\r\n" || line == "\n") {
         at_status_line_ = true; // end of this head
+        if (status_ < 100 || status_ >= 200) {
+            head_done_ = true;
+            curl_easy_getinfo(handle_, CURLINFO_REDIRECT_COUNT, &redirects_at_head_end_);
+        }
         return;
     }
     std::string_view content = trim(line);
@@ -272,12 +360,35 @@ void easy_handle::header_line(std::string_view line) {
     headers_.add(trim(content.substr(0, colon)), trim(content.substr(colon + 1)));
 }
 
+// libcurl 7.88 reports a header line too long for its buffer as
+// CURLE_OUT_OF_MEMORY, as it does a failed allocation. They are told apart
+// by when it happened: after the request went out and before the body of
+// the final response, a response head was being received.
+bool easy_handle::receiving_head() const noexcept {
+    long sent = 0;
+    if (curl_easy_getinfo(handle_, CURLINFO_REQUEST_SIZE, &sent) != CURLE_OK || sent <= 0)
+        return false;
+    if (!head_done_)
+        return true;
+    long redirects = 0;
+    curl_easy_getinfo(handle_, CURLINFO_REDIRECT_COUNT, &redirects);
+    return redirects > redirects_at_head_end_; // the head of a followed redirect's target
+}
+
+easy_handle::libcurl_limit easy_handle::libcurl_limit_hit(CURLcode result) const noexcept {
+    if (result == CURLE_RECV_ERROR && std::string_view(error_buffer_).starts_with(heads_too_large_text))
+        return libcurl_limit::response_heads;
+    if (result == CURLE_OUT_OF_MEMORY && !out_of_memory_ && handle_ && receiving_head())
+        return libcurl_limit::header_line;
+    return libcurl_limit::none;
+}
+
 error_code easy_handle::result_error(CURLcode result) const noexcept {
     if (result == CURLE_OK)
         return {};
     if (exception_)
         return errc::callback_threw;
-    if (headers_too_large_)
+    if (headers_too_large_ || libcurl_limit_hit(result) != libcurl_limit::none)
         return errc::headers_too_large;
     if (too_large_ || result == CURLE_FILESIZE_EXCEEDED)
         return errc::response_too_large;
@@ -289,14 +400,24 @@ error_code easy_handle::result_error(CURLcode result) const noexcept {
 response easy_handle::take_response(CURLcode result) {
     CURL* h = handle_;
     response r;
-    r.status = status_;
     r.reason = std::move(reason_);
     r.headers = std::move(headers_);
     r.body = std::move(body_);
     if (h) {
+        // libcurl's code is the origin's status, set as its status line is
+        // parsed. Without one, whatever head the parser saw was not the
+        // origin's (a CONNECT answer, should an escape-hatch setter have
+        // turned CURLOPT_SUPPRESS_CONNECT_HEADERS off again).
         long code = 0;
-        if (curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK && code)
-            r.status = static_cast<int>(code);
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+        r.status = static_cast<int>(code);
+        if (code == 0) {
+            r.reason.clear();
+            r.headers.clear();
+        }
+        long connect_code = 0;
+        curl_easy_getinfo(h, CURLINFO_HTTP_CONNECTCODE, &connect_code);
+        r.connect_status = static_cast<int>(connect_code);
         char* url = nullptr;
         if (curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url)
             r.effective_url = url;
@@ -336,11 +457,26 @@ response easy_handle::take_response(CURLcode result) {
         } catch (...) {
         }
     } else if (result != CURLE_OK) {
-        // A cap of ours reads better than libcurl's "failure writing output".
-        if (error_buffer_[0] && !too_large_ && !headers_too_large_)
-            r.error_message = error_buffer_;
-        else
-            r.error_message = result_error(result).message();
+        // A cap of ours reads better than libcurl's "failure writing output",
+        // and one of libcurl's says which it was.
+        switch (libcurl_limit_hit(result)) {
+        case libcurl_limit::header_line:
+            r.error_message = "a response header line exceeds libcurl's limit of " +
+                              std::to_string(libcurl_max_header_line) +
+                              " bytes with its CRLF (CURL_MAX_HTTP_HEADER)";
+            break;
+        case libcurl_limit::response_heads:
+            r.error_message = "response heads exceed libcurl's limit of " +
+                              std::to_string(libcurl_max_response_heads) +
+                              " bytes per transfer, redirects, 1xx and CONNECT answers "
+                              "included (libcurl: " + error_buffer_ + ")";
+            break;
+        case libcurl_limit::none:
+            if (error_buffer_[0] && !too_large_ && !headers_too_large_)
+                r.error_message = error_buffer_;
+            else
+                r.error_message = result_error(result).message();
+        }
     }
     return r;
 }

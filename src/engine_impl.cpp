@@ -149,7 +149,7 @@ void engine_impl::start(transfer_ptr owned, request req) {
         return t->complete(asio::error::operation_aborted, response{});
     if (error_code ec = t->easy.prepare(handles_.take(), std::move(req))) {
         response r;
-        r.error_message = ec.message();
+        r.error_message = t->easy.refusal_message(ec);
         return t->complete(ec, std::move(r));
     }
 

@@ -1,6 +1,9 @@
 #include <curlasio/error.hpp>
 
+
 #include <string>
+#include <string_view>
+#include <utility>
 
 namespace curlasio {
 namespace {
@@ -52,7 +55,8 @@ public:
     std::string message(int ev) const override {
         switch (static_cast<errc>(ev)) {
         case errc::invalid_request:
-            return "request holds CR, LF or NUL in a header, method, user agent or URL";
+            return "invalid request: CR, LF or NUL in a header, the method, user agent or URL, "
+                   "or an empty or invalid method or header name";
         case errc::response_too_large:
             return "response body exceeds the configured maximum size";
         case errc::out_of_resources:
@@ -60,7 +64,10 @@ public:
         case errc::callback_threw:
             return "a user callback threw an exception";
         case errc::headers_too_large:
-            return "response headers exceed the configured maximum size";
+            return "response headers exceed the configured maximum size or libcurl's own limit";
+        case errc::request_too_large:
+            return "request head exceeds libcurl's 1 MiB request buffer (URL, header fields, "
+                   "user agent, and a body under 64 KiB sent along over HTTP/1)";
         case errc::engine_moved_from:
             return "the engine was moved from";
         }

@@ -1,6 +1,6 @@
 #include <curlasio/request.hpp>
 
-#include <algorithm>
+#include <curlasio/detail/malformed.hpp>
 
 namespace curlasio {
 namespace {
@@ -11,15 +11,40 @@ bool clean(std::string_view s) noexcept {
 
 } // namespace
 
+namespace detail {
+
+malformed find_malformed(const request& req) noexcept {
+    if (!clean(req.method))
+        return malformed::method_control;
+    if (req.method.empty())
+        return malformed::method_empty;
+    if (req.method.find(' ') != std::string::npos)
+        return malformed::method_space;
+    if (!clean(req.url))
+        return malformed::url_control;
+    if (!clean(req.user_agent))
+        return malformed::user_agent_control;
+    for (const auto& [name, value] : req.headers) {
+        if (name.empty())
+            return malformed::header_name_empty;
+        if (!clean(name))
+            return malformed::header_name_control;
+        if (name.find(':') != std::string::npos)
+            return malformed::header_name_colon;
+        if (!clean(value))
+            return malformed::header_value_control;
+    }
+    return malformed::none;
+}
+
+} // namespace detail
+
+std::string_view request::why_malformed() const noexcept {
+    return detail::malformed_text[static_cast<std::size_t>(detail::find_malformed(*this))];
+}
+
 bool request::is_well_formed() const noexcept {
-    if (!clean(method) || !clean(url) || !clean(user_agent))
-        return false;
-    if (method.empty() || method.find(' ') != std::string::npos)
-        return false;
-    return std::all_of(headers.begin(), headers.end(), [](const header& h) {
-        return !h.first.empty() && clean(h.first) && clean(h.second) &&
-               h.first.find(':') == std::string::npos;
-    });
+    return detail::find_malformed(*this) == detail::malformed::none;
 }
 
 } // namespace curlasio

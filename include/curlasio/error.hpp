@@ -18,7 +18,10 @@ using boost::system::error_code;
 /// Conditions detected by curlasio itself, not by libcurl.
 enum class errc {
     /// A header name or value, the user agent, the method or the URL holds CR,
-    /// LF or NUL; refused before anything is sent.
+    /// LF or NUL, the method is empty or holds a space, or a header name is
+    /// empty or holds ':'; refused before anything is sent. The error_code's
+    /// message() says which (as request::why_malformed() does); it compares
+    /// equal to errc::invalid_request whatever the reason.
     invalid_request = 1,
     /// The response body exceeded request::max_response_size.
     response_too_large,
@@ -29,8 +32,13 @@ enum class errc {
     /// setter) threw. The transfer is aborted; the exception is in
     /// response::callback_exception.
     callback_threw,
-    /// The response head exceeded request::max_header_size.
+    /// The response head exceeded request::max_header_size, or one of
+    /// libcurl's own limits on response heads (see request::max_header_size).
     headers_too_large,
+    /// The request head (URL, header fields, user agent, and a body under
+    /// 64 KiB, which libcurl sends along over HTTP/1) would not fit in
+    /// libcurl's 1 MiB request buffer; refused before anything is sent.
+    request_too_large,
     /// async_fetch on an engine that was moved from.
     engine_moved_from,
 };

@@ -34,7 +34,15 @@ enum class http_version {
     http1_1,
     http2,               ///< try HTTP/2 (upgrade on cleartext, ALPN on TLS)
     http2_tls,           ///< HTTP/2 over TLS only, HTTP/1.1 on cleartext
-    http2_prior_knowledge, ///< HTTP/2 without negotiation (h2c)
+    /// HTTP/2 without negotiation: h2c on cleartext, ALPN over TLS. With
+    /// libcurl before 8.0.0 (Debian 12 has 7.88.1), a reused h2c connection
+    /// fails every request after its first with CURLE_HTTP2 (curl #10634), so
+    /// each http:// request of this version gets a connection of its own,
+    /// closed after it (CURLOPT_FRESH_CONNECT, CURLOPT_FORBID_REUSE): it
+    /// works, at the price of a TCP handshake each and no multiplexing.
+    /// Over https:// connections are reused and multiplexed as usual; prefer
+    /// http2_tls there.
+    http2_prior_knowledge,
 };
 
 class request {
@@ -49,6 +57,15 @@ public:
         : method(std::move(method)), url(std::move(url)) {}
 
     // ---- what is sent -------------------------------------------------------
+    // libcurl 7.88 builds the request head in one buffer of 1 MiB (less a
+    // NUL), which over HTTP/1 also takes a body under 64 KiB. A request whose
+    // method, URL, headers, user agent and such a body, with 512 bytes kept
+    // for the fields libcurl adds itself, do not fit is refused before
+    // anything is sent, as errc::request_too_large. What set_option adds
+    // (CURLOPT_COOKIE, CURLOPT_HTTPHEADER, ...) counts against the same
+    // buffer but cannot be checked: past it, libcurl fails the fetch as
+    // CURLE_OUT_OF_MEMORY. Over HTTP/2, nghttp2 sends no header block over
+    // 64 KiB (after HPACK): such a request fails as CURLE_RECV_ERROR.
     std::string method = "GET";
     std::string url;
     /// Sent in this order; repeats allowed. A value-less name ("Accept", "")
@@ -89,12 +106,22 @@ public:
     long low_speed_limit = 0;
     std::chrono::seconds low_speed_time{0};
     /// Largest body accepted; 0 means unlimited. Enforced on bytes actually
-    /// received (also for chunked bodies), as errc::response_too_large.
+    /// received (also for chunked bodies), as errc::response_too_large. Any
+    /// value (SIZE_MAX included) is valid: one above curl_off_t's maximum is
+    /// not passed on to libcurl's CURLOPT_MAXFILESIZE_LARGE, only counted here.
     std::size_t max_response_size = 0;
     /// Largest response head (status line and header fields, counted per
     /// response, so per redirect hop) accepted; 0 means unlimited. Bounds the
     /// memory an endless stream of header lines can take, as
     /// errc::headers_too_large.
+    ///
+    /// libcurl 7.88 has limits of its own that apply whatever this says, and
+    /// also end in errc::headers_too_large (response::error_message names
+    /// the limit): one header line, its CRLF included, of at most 102399
+    /// bytes (CURL_MAX_HTTP_HEADER, 100 KiB, less the NUL its buffer keeps),
+    /// and at most 307200 bytes (300 KiB) of heads per transfer, all of them
+    /// added up: 1xx, followed redirects and a proxy's CONNECT answer
+    /// included. A value above 300 KiB therefore changes nothing.
     std::size_t max_header_size = 256 * 1024;
     /// A connection older than this is not reused for a new transfer
     /// (CURLOPT_MAXLIFETIME_CONN); 0 means no limit. Bounds how long a
@@ -142,6 +169,13 @@ public:
     /// CURLOPT_POSTFIELDS, which libcurl does not copy, is safe). Other
     /// pointers are passed as they are: keep their targets alive until the
     /// fetch completes.
+    ///
+    /// Options set here are outside curlasio's defaults. In particular
+    /// libcurl sends CURLOPT_COOKIE with every request of the transfer,
+    /// also to another host a redirect leads to (libcurl has no option to
+    /// keep it to the first one): for a cookie that is a credential use
+    /// add_header("Cookie", ...), which goes only to the first host, port
+    /// and scheme.
     template <typename T>
     request& set_option(CURLoption option, T value) {
         if constexpr (std::is_convertible_v<T, std::string_view> &&
@@ -164,8 +198,15 @@ public:
         return *this;
     }
 
-    /// True when no header, method, user agent or URL holds CR, LF or NUL.
+    /// True when why_malformed() is empty.
     bool is_well_formed() const noexcept;
+    /// Why async_fetch would refuse this request with errc::invalid_request
+    /// before sending anything ("the method holds a space", "a header name
+    /// holds ':'"), or empty when it would not. Refused: CR, LF or NUL in the
+    /// method, URL, user agent or a header name or value; an empty method or
+    /// one holding a space; an empty header name or one holding ':'. The
+    /// error's message() and response::error_message say the same.
+    std::string_view why_malformed() const noexcept;
 };
 
 } // namespace curlasio

@@ -105,12 +105,17 @@ struct timings {
 };
 
 struct response {
-    /// HTTP status of the last response; 0 if none was received.
+    /// HTTP status of the last response from the server the URL names; 0 if
+    /// none was received (a proxy's answer to CONNECT is never one).
     int status = 0;
     /// Reason phrase of the last status line, if any ("OK").
     std::string reason;
-    /// Header fields of the last response (not of followed redirects).
+    /// Header fields of the last response (not of followed redirects, not of
+    /// a proxy's answer to CONNECT).
     header_list headers;
+    /// HTTP status of a proxy's answer to CONNECT when the transfer tunnelled
+    /// through one (200: the tunnel opened); 0 otherwise.
+    int connect_status = 0;
     std::string body;
     /// URL of the last request made (after redirects).
     std::string effective_url;

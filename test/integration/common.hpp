@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <cctype>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -31,6 +32,24 @@ inline std::string pattern(std::size_t n) {
 /// was sent: the ordering that "completed within N ms" only approximated,
 /// with no clock in the assertion.
 inline constexpr std::string_view never_answered = "/delay/3600000";
+
+/// Percent-encodes everything but letters, digits and "/.-", for a URL
+/// carried in a query parameter (/redirect-to?url=, /raw?bytes=).
+inline std::string encode(const std::string& s) {
+    static const char hex[] = "0123456789ABCDEF";
+    std::string out;
+    for (char c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        if (std::isalnum(u) || c == '/' || c == '.' || c == '-') {
+            out += c;
+        } else {
+            out += '%';
+            out += hex[u >> 4];
+            out += hex[u & 0xF];
+        }
+    }
+    return out;
+}
 
 struct outcome {
     error_code ec;

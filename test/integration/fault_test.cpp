@@ -39,6 +39,7 @@
 
 namespace asio = boost::asio;
 using namespace curlasio;
+using curlasio::test::encode;
 using curlasio::test::eventually;
 using curlasio::test::fetch_sync;
 using curlasio::test::ms_between;
@@ -68,21 +69,6 @@ struct fixture {
         BOOST_TEST(next.res.body == "hello world");
     }
 };
-
-std::string encode(const std::string& url) {
-    std::string out;
-    for (char c : url) {
-        if (std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '.' || c == '-')
-            out += c;
-        else {
-            static const char hex[] = "0123456789ABCDEF";
-            out += '%';
-            out += hex[(c >> 4) & 0xF];
-            out += hex[c & 0xF];
-        }
-    }
-    return out;
-}
 
 } // namespace
 

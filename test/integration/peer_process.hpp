@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <thread>
@@ -99,6 +100,19 @@ private:
     pid_t pid_ = -1;
     unsigned short port_ = 0;
 };
+
+/// Debian's tinyproxy in the foreground on a loopback port, its
+/// configuration written into `dir`; it stamps what it forwards with
+/// "Via: ... curlasio-test-proxy".
+inline peer_process tinyproxy(const std::string& dir) {
+    return peer_process("/usr/bin/tinyproxy", [&](unsigned short port) {
+        const std::string conf = dir + "/tinyproxy.conf";
+        std::ofstream(conf) << "Port " << port << "\nListen 127.0.0.1\nTimeout 30\n"
+                            << "MaxClients 64\nAllow 127.0.0.1\nLogLevel Critical\n"
+                            << "ViaProxyName \"curlasio-test-proxy\"\n";
+        return std::vector<std::string>{"-d", "-c", conf};
+    });
+}
 
 /// Skips the current case, saying why, when the peer's program is missing;
 /// fails it when the program is there but did not start.

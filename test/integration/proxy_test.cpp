@@ -10,7 +10,6 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -20,8 +19,6 @@ using namespace curlasio::test;
 
 namespace {
 
-constexpr const char* tinyproxy_path = "/usr/bin/tinyproxy";
-
 struct fixture {
     pki certs = make_test_pki();
     test_server plain;
@@ -29,16 +26,8 @@ struct fixture {
     asio::io_context io;
     engine eng{io};
 
-    // tinyproxy in the foreground, its configuration beside the certificates.
-    peer_process tinyproxy() const {
-        return peer_process(tinyproxy_path, [&](unsigned short port) {
-            const std::string conf = certs.dir + "/tinyproxy.conf";
-            std::ofstream(conf) << "Port " << port << "\nListen 127.0.0.1\nTimeout 30\n"
-                                << "MaxClients 64\nAllow 127.0.0.1\nLogLevel Critical\n"
-                                << "ViaProxyName \"curlasio-test-proxy\"\n";
-            return std::vector<std::string>{"-d", "-c", conf};
-        });
-    }
+    // Its configuration beside the certificates.
+    peer_process tinyproxy() const { return curlasio::test::tinyproxy(certs.dir); }
     static std::string proxy_url(const peer_process& proxy) {
         return "http://127.0.0.1:" + std::to_string(proxy.port());
     }

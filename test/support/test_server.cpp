@@ -165,6 +165,17 @@ auto log_failure(const char* what) {
   };
 }
 
+constexpr char status_200[] = "HTTP/1.1 200 OK\r\n";
+constexpr char length_2[] = "Content-Length: 2\r\n";
+
+// Appends "X-Fill-<i>: aaa...\r\n", exactly `len` bytes long (len >= 30).
+void append_field_line(std::string& out, std::size_t i, std::size_t len) {
+  const std::string name = "X-Fill-" + std::to_string(i) + ": ";
+  out += name;
+  out.append(len - name.size() - 2, 'a');
+  out += "\r\n";
+}
+
 bool body_forbidden(unsigned status) { return status < 200 || status == 204 || status == 304; }
 
 class session;
@@ -657,6 +668,33 @@ private:
       if (head_only) co_return head.keep_alive();
       for (std::uint64_t sent = 0;; sent += chunk_size)
         if (!co_await write_chunk(pattern_slice(sent, chunk_size))) co_return false;
+    }
+
+    if (seg.size() == 2 && (seg[0] == "long-header" || seg[0] == "many-headers")) {
+      // Written raw: the byte counts are exact, nothing added by a serializer.
+      const auto n = to_number(seg[1]);
+      constexpr std::size_t fixed = sizeof(status_200) - 1 + sizeof(length_2) - 1 + 2;
+      if (!n || *n > (64u << 20) || (seg[0] == "long-header" ? *n < 10 : *n < fixed + 40)) {
+        auto res = bad_request();
+        co_return co_await send(req, res);
+      }
+      std::string head = status_200;
+      if (seg[0] == "long-header") {
+        head += "X-Long: ";
+        head.append(static_cast<std::size_t>(*n) - 10, 'a');
+        head += "\r\n";
+      } else {
+        // Lines of about 1000 bytes, their lengths adding up to what is left.
+        const std::size_t filler = static_cast<std::size_t>(*n) - fixed;
+        const std::size_t lines = (filler + 999) / 1000;
+        for (std::size_t i = 0; i < lines; ++i)
+          append_field_line(head, i, filler / lines + (i < filler % lines ? 1 : 0));
+      }
+      head += length_2;
+      head += "\r\n";
+      if (!head_only) head += "ok";
+      if (!co_await write_raw(asio::buffer(head))) co_return false;
+      co_return req.keep_alive();
     }
 
     if (seg.size() == 2 && seg[0] == "headers") {

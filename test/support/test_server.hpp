@@ -43,6 +43,11 @@ struct server_options {
 //   /slowloris               a status line, then one header line every 500 ms, forever
 //   /endless-headers         a status line, then header lines as fast as they go, forever
 //   /chunked-forever         chunked pattern bytes, forever
+//   /long-header/<n>         200 "ok" with one field line (X-Long) of exactly n
+//                            bytes, its CRLF included; n >= 10
+//   /many-headers/<n>        200 "ok" whose head (status line to the blank line
+//                            included) is exactly n bytes, in lines of about 1000
+//                            bytes; n >= 78
 // `Expect: 100-continue` is answered with 100 Continue. Keep-alive follows the
 // request. Port is ephemeral. The constructor throws on setup failure (bad
 // certificate files, bind failure).

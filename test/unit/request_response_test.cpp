@@ -1,4 +1,5 @@
-// request::is_well_formed (header injection refused before anything is sent),
+// request::is_well_formed and why_malformed (header injection refused before
+// anything is sent, saying why),
 // the set_option escape hatch on a real easy handle (no transfer), and
 // header_list lookups.
 
@@ -111,6 +112,39 @@ BOOST_AUTO_TEST_CASE(rejects_bad_names_and_methods) {
     BOOST_TEST(!r.is_well_formed());
     r.method = "";
     BOOST_TEST(!r.is_well_formed());
+}
+
+// Each refusal says which field and why; the first wrong field, in the
+// order method, URL, user agent, headers, is the one named.
+BOOST_AUTO_TEST_CASE(why_malformed_names_the_field_and_the_reason) {
+    BOOST_TEST(good_request().why_malformed().empty());
+    BOOST_TEST(request("http://localhost/").why_malformed().empty());
+    const std::string nul(1, '\0');
+    struct bad_case {
+        std::function<void(request&)> spoil;
+        std::string_view why;
+    };
+    const bad_case cases[] = {
+        {[](request& r) { r.method = "GET /evil HTTP/1.1"; }, "the method holds a space"},
+        {[](request& r) { r.method.clear(); }, "the method is empty"},
+        {[&](request& r) { r.method = "GE" + nul + "T"; }, "the method holds CR, LF or NUL"},
+        {[](request& r) { r.url += "\r\nX-Evil: 1"; }, "the URL holds CR, LF or NUL"},
+        {[](request& r) { r.user_agent = "agent\n"; }, "the user agent holds CR, LF or NUL"},
+        {[](request& r) { r.add_header("X-Bad:Name", "v"); }, "a header name holds ':'"},
+        {[](request& r) { r.add_header("", "v"); }, "a header name is empty"},
+        {[](request& r) { r.add_header("X\rY", "v"); }, "a header name holds CR, LF or NUL"},
+        {[](request& r) { r.add_header("X-Ok", "a\r\nb"); }, "a header value holds CR, LF or NUL"},
+        // Two faults: the method comes first.
+        {[](request& r) { r.method = "A B"; r.add_header("X:Y", "v"); }, "the method holds a space"},
+    };
+    for (const bad_case& c : cases) {
+        request r = good_request();
+        c.spoil(r);
+        BOOST_TEST_CONTEXT("expected: " << c.why) {
+            BOOST_TEST(r.why_malformed() == c.why);
+            BOOST_TEST(!r.is_well_formed());
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(add_header_keeps_order_and_repeats) {

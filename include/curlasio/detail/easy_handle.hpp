@@ -37,6 +37,9 @@ public:
     /// caps; the rest of the request is libcurl's copy from then on. On
     /// failure nothing may be added to a multi handle.
     error_code prepare(CURL* h, request&& req);
+    /// For response::error_message when prepare() failed: its error's
+    /// message, and for a malformed request which field and why.
+    std::string refusal_message(error_code ec) const;
 
     /// Gives the handle up. `reusable`: no option was set through the
     /// request's escape hatch, so curl_easy_reset returns it to a clean
@@ -65,7 +68,13 @@ private:
                            curl_off_t ulnow) noexcept;
     void header_line(std::string_view line);
 
+    // libcurl's own limits on a response head that can end a transfer.
+    enum class libcurl_limit { none, header_line, response_heads };
+    libcurl_limit libcurl_limit_hit(CURLcode result) const noexcept;
+    bool receiving_head() const noexcept;
+
     CURL* handle_ = nullptr;
+    std::string_view refused_because_; // static text: why prepare() refused
     curl_slist* header_list_ = nullptr;
     // What outlives prepare(): memory per transfer in flight matters when
     // thousands are.
@@ -76,7 +85,7 @@ private:
     std::size_t max_response_size_ = 0;
     std::size_t max_header_size_ = 0;
     // The response being received; the rest is read from libcurl at the end.
-    int status_ = 0;
+    int status_ = 0;                 // of the head being parsed, to tell 1xx heads
     std::string reason_;
     header_list headers_;
     std::string body_;
@@ -85,6 +94,8 @@ private:
     std::size_t header_bytes_ = 0;   // of the current response head
     std::exception_ptr exception_;   // thrown by a user callback
     bool at_status_line_ = true;     // the next header line starts a response head
+    bool head_done_ = false;         // a final (non-1xx) head has ended...
+    long redirects_at_head_end_ = 0; // ...with libcurl's redirect count then at this
     bool too_large_ = false;
     bool headers_too_large_ = false;
     bool out_of_memory_ = false;

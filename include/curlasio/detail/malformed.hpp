@@ -1,0 +1,49 @@
+#ifndef CURLASIO_DETAIL_MALFORMED_HPP
+#define CURLASIO_DETAIL_MALFORMED_HPP
+
+// Why a request is refused before anything is sent (errc::invalid_request),
+// one value per reason, so that response::error_message can say which field
+// was wrong.
+
+#include <curlasio/error.hpp>
+#include <curlasio/request.hpp>
+
+#include <cstddef>
+#include <string_view>
+
+namespace curlasio::detail {
+
+enum class malformed : unsigned char {
+    none,
+    method_control,
+    method_empty,
+    method_space,
+    url_control,
+    user_agent_control,
+    header_name_empty,
+    header_name_control,
+    header_name_colon,
+    header_value_control,
+};
+
+/// What request::why_malformed() says for each, in enum order.
+inline constexpr std::string_view malformed_text[] = {
+    "",
+    "the method holds CR, LF or NUL",
+    "the method is empty",
+    "the method holds a space",
+    "the URL holds CR, LF or NUL",
+    "the user agent holds CR, LF or NUL",
+    "a header name is empty",
+    "a header name holds CR, LF or NUL",
+    "a header name holds ':'",
+    "a header value holds CR, LF or NUL",
+};
+inline constexpr std::size_t malformed_count = std::size(malformed_text);
+
+/// The first thing wrong with `req`, checked in field order.
+malformed find_malformed(const request& req) noexcept;
+
+} // namespace curlasio::detail
+
+#endif
