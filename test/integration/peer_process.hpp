@@ -1,12 +1,15 @@
 #ifndef CURLASIO_TEST_INTEGRATION_PEER_PROCESS_HPP
 #define CURLASIO_TEST_INTEGRATION_PEER_PROCESS_HPP
 
-// A real server from a Debian package (nghttpd, tinyproxy) run as a child
-// process on a loopback port, for the cases where a real peer matters.
+// A real server from a Debian package (nghttpd, tinyproxy, gunicorn) or a
+// scripted one (python3-h2) run as a child process on a loopback port, for
+// the cases where a real peer matters.
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -65,8 +68,14 @@ public:
             argv.push_back(nullptr);
             pid_ = ::fork();
             if (pid_ == 0) {
-                ::freopen("/dev/null", "w", stdout);
-                ::freopen("/dev/null", "w", stderr);
+                // A test that crashes or is killed takes its peer with it,
+                // rather than leave a server holding a port for good.
+                ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+                // dup2, not freopen: freopen would first flush the stdio
+                // buffers copied from the parent, printing its output twice.
+                const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+                ::dup2(null, STDOUT_FILENO);
+                ::dup2(null, STDERR_FILENO);
                 ::execv(program_.c_str(), argv.data());
                 ::_exit(127);
             }
