@@ -52,16 +52,16 @@ client_result run_curlasio(const client_options& o) {
 
     // The same options as the plain libcurl loop (client_curl.cpp).
     curlasio::request req(o.url);
-    req.decompress = false;
-    req.user_agent.clear();
-    req.version = o.http2 ? curlasio::http_version::http2_tls : curlasio::http_version::http1_1;
+    req.options.decompress = false;
+    req.options.user_agent.clear();
+    req.options.version = o.http2 ? curlasio::http_version::http2_tls : curlasio::http_version::http1_1;
     if (o.insecure) {
-        req.verify_peer = false;
-        req.verify_host = false;
+        req.options.tls.verify_peer = false;
+        req.options.tls.verify_host = false;
     }
     if (o.buffer_size > 0)
-        req.buffer_size = static_cast<std::size_t>(o.buffer_size);
-    req.wait_for_multiplex = o.http2;
+        req.options.connection.buffer_size = static_cast<std::size_t>(o.buffer_size);
+    req.options.connection.wait_for_multiplex = o.http2;
     // --discard-body: a big download measures I/O, not std::string growth.
     if (o.discard_body)
         req.on_body = [](std::string_view) {};

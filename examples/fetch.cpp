@@ -236,10 +236,10 @@ asio::awaitable<void> worker(curlasio::engine& eng, batch& b) {
     while (b.started < b.count) {
         const std::string& url = b.urls[b.started++ % b.urls.size()];
         curlasio::request req(url);
-        req.follow_redirects = true;
+        req.options.redirects.follow = true;
         if (b.insecure) {
-            req.verify_peer = false;
-            req.verify_host = false;
+            req.options.tls.verify_peer = false;
+            req.options.tls.verify_host = false;
         }
         // as_tuple: a failed transfer is a result to report, not an exception.
         auto [ec, res] =

@@ -157,7 +157,7 @@ private:
 
     void fetch(const std::string& url) {
         curlasio::request req(url);
-        req.follow_redirects = true;
+        req.options.redirects.follow = true;
         ++in_flight_;
         // The handler runs on the io_context (never inside this call), once,
         // even when the transfer is cancelled: `this` outlives it.

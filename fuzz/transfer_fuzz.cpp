@@ -145,13 +145,13 @@ curlasio::request make_request(const knobs& k) {
     curlasio::request req("http://127.0.0.1:1/x", methods[k.method]);
     if (k.method >= 2)
         req.body = "a=b";
-    req.timeout = 2s;
-    req.connect_timeout = 2s;
-    req.decompress = k.decompress;
-    req.follow_redirects = k.follow;
-    req.max_redirects = 3; // each hop may cost a connection: keep inputs cheap
-    req.version = versions[k.version];
-    req.max_response_size = k.small_limit ? 64 : 1024 * 1024;
+    req.options.timeout = 2s;
+    req.options.connect_timeout = 2s;
+    req.options.decompress = k.decompress;
+    req.options.redirects.follow = k.follow;
+    req.options.redirects.max = 3; // each hop may cost a connection: keep inputs cheap
+    req.options.version = versions[k.version];
+    req.options.limits.max_response_size = k.small_limit ? 64 : 1024 * 1024;
     req.set_option(CURLOPT_ABSTRACT_UNIX_SOCKET, server().name);
     // TRANSFER_FUZZ_VERBOSE=1: libcurl's trace on stderr, to study one input.
     static const bool verbose = std::getenv("TRANSFER_FUZZ_VERBOSE") != nullptr;
@@ -326,7 +326,7 @@ void note_outcome(const knobs& k, const result& res, std::size_t which) {
     note(code + 128 * which);                                        // 0..249
     note(256 + code % 32 * 4 + static_cast<std::size_t>(k.version)); // error by protocol
     note(384 + static_cast<std::size_t>(std::min(res.r.status / 100, 7)));
-    note(392 + static_cast<std::size_t>(res.r.http_version / 10 % 8));
+    note(392 + static_cast<std::size_t>(res.r.version / 10 % 8));
     note(400 + static_cast<std::size_t>(std::min(res.r.redirect_count, 7L)));
     note(408 + bucket(res.r.body.size()));
     note(424 + bucket(res.r.headers.size()));

@@ -74,8 +74,8 @@ std::size_t request_head_bound(const request& req, bool carries_body) noexcept {
     std::size_t n = req.method.size() + url.size() + authority.size() + libcurl_own_fields;
     if (const auto at = authority.rfind('@'); at != std::string_view::npos)
         n += (at + 2) / 3 * 4 + sizeof("Authorization: Basic \r\n");
-    if (!req.user_agent.empty())
-        n += req.user_agent.size() + sizeof("User-Agent: \r\n");
+    if (!req.options.user_agent.empty())
+        n += req.options.user_agent.size() + sizeof("User-Agent: \r\n");
     for (const auto& [name, value] : req.headers)
         n += name.size() + value.size() + 4; // ": ", CRLF
     if (carries_body && req.body.size() < libcurl_body_in_head_below)
@@ -123,11 +123,11 @@ error_code easy_handle::prepare(CURL* fresh, request&& req) {
     if (request_head_bound(req, carries_body) > libcurl_max_request)
         return errc::request_too_large;
     request_body_ = std::move(req.body);
-    options_ = std::move(req.curl_options);
+    options_ = std::move(req.options.curl_options);
     on_body_ = std::move(req.on_body);
     on_progress_ = std::move(req.on_progress);
-    max_response_size_ = req.max_response_size;
-    max_header_size_ = req.max_header_size;
+    max_response_size_ = req.options.limits.max_response_size;
+    max_header_size_ = req.options.limits.max_header_size;
 
     CURL* h = handle_;
     CURLcode rc = CURLE_OK;
@@ -176,46 +176,46 @@ error_code easy_handle::prepare(CURL* fresh, request&& req) {
     if (header_list_)
         set(CURLOPT_HTTPHEADER, header_list_);
 
-    set(CURLOPT_TIMEOUT_MS, static_cast<long>(req.timeout.count()));
-    set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(req.connect_timeout.count()));
-    set(CURLOPT_FOLLOWLOCATION, req.follow_redirects ? 1L : 0L);
-    set(CURLOPT_MAXREDIRS, req.max_redirects);
-    set(CURLOPT_SSL_VERIFYPEER, req.verify_peer ? 1L : 0L);
-    set(CURLOPT_SSL_VERIFYHOST, req.verify_host ? 2L : 0L);
-    if (!req.ca_file.empty())
-        set(CURLOPT_CAINFO, req.ca_file.c_str());
-    set(CURLOPT_HTTP_VERSION, curl_http_version(req.version));
-    if (req.version == http_version::http2_prior_knowledge && !is_https(req.url) && reuses_h2c_badly()) {
+    set(CURLOPT_TIMEOUT_MS, static_cast<long>(req.options.timeout.count()));
+    set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(req.options.connect_timeout.count()));
+    set(CURLOPT_FOLLOWLOCATION, req.options.redirects.follow ? 1L : 0L);
+    set(CURLOPT_MAXREDIRS, req.options.redirects.max);
+    set(CURLOPT_SSL_VERIFYPEER, req.options.tls.verify_peer ? 1L : 0L);
+    set(CURLOPT_SSL_VERIFYHOST, req.options.tls.verify_host ? 2L : 0L);
+    if (!req.options.tls.ca_file.empty())
+        set(CURLOPT_CAINFO, req.options.tls.ca_file.c_str());
+    set(CURLOPT_HTTP_VERSION, curl_http_version(req.options.version));
+    if (req.options.version == http_version::http2_prior_knowledge && !is_https(req.url) && reuses_h2c_badly()) {
         // A connection of its own, closed after it: none is ever reused.
         set(CURLOPT_FRESH_CONNECT, 1L);
         set(CURLOPT_FORBID_REUSE, 1L);
     }
-    if (req.decompress)
+    if (req.options.decompress)
         set(CURLOPT_ACCEPT_ENCODING, "");
-    if (!req.user_agent.empty())
-        set(CURLOPT_USERAGENT, req.user_agent.c_str());
+    if (!req.options.user_agent.empty())
+        set(CURLOPT_USERAGENT, req.options.user_agent.c_str());
     // No proxy: an empty CURLOPT_PROXY, which also keeps libcurl from reading
-    // http_proxy and friends. An empty req.proxy leaves CURLOPT_PROXY
+    // http_proxy and friends. An empty req.options.proxy leaves CURLOPT_PROXY
     // unset, which is what lets libcurl read them.
-    if (!req.proxy)
+    if (!req.options.proxy)
         set(CURLOPT_PROXY, "");
-    else if (!req.proxy->empty())
-        set(CURLOPT_PROXY, req.proxy->c_str());
-    if (req.low_speed_limit > 0) {
-        set(CURLOPT_LOW_SPEED_LIMIT, req.low_speed_limit);
-        set(CURLOPT_LOW_SPEED_TIME, static_cast<long>(req.low_speed_time.count()));
+    else if (!req.options.proxy->empty())
+        set(CURLOPT_PROXY, req.options.proxy->c_str());
+    if (req.options.limits.low_speed_limit > 0) {
+        set(CURLOPT_LOW_SPEED_LIMIT, req.options.limits.low_speed_limit);
+        set(CURLOPT_LOW_SPEED_TIME, static_cast<long>(req.options.limits.low_speed_time.count()));
     }
     // libcurl's cap is a signed curl_off_t: a larger one (SIZE_MAX for "no
     // cap") would wrap negative and be refused. Ours, in on_body, still counts.
-    if (req.max_response_size > 0 &&
-        req.max_response_size <= static_cast<std::uint64_t>(std::numeric_limits<curl_off_t>::max()))
-        set(CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(req.max_response_size));
-    if (req.max_connection_lifetime.count() > 0)
-        set(CURLOPT_MAXLIFETIME_CONN, static_cast<long>(req.max_connection_lifetime.count()));
-    if (req.wait_for_multiplex)
+    if (req.options.limits.max_response_size > 0 &&
+        req.options.limits.max_response_size <= static_cast<std::uint64_t>(std::numeric_limits<curl_off_t>::max()))
+        set(CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(req.options.limits.max_response_size));
+    if (req.options.connection.max_lifetime.count() > 0)
+        set(CURLOPT_MAXLIFETIME_CONN, static_cast<long>(req.options.connection.max_lifetime.count()));
+    if (req.options.connection.wait_for_multiplex)
         set(CURLOPT_PIPEWAIT, 1L);
-    if (req.buffer_size > 0)
-        set(CURLOPT_BUFFERSIZE, static_cast<long>(req.buffer_size));
+    if (req.options.connection.buffer_size > 0)
+        set(CURLOPT_BUFFERSIZE, static_cast<long>(req.options.connection.buffer_size));
     if (on_progress_) {
         set(CURLOPT_NOPROGRESS, 0L);
         set(CURLOPT_XFERINFOFUNCTION, &easy_handle::on_xferinfo);
@@ -424,11 +424,11 @@ response easy_handle::take_response(CURLcode result) {
         long version = 0;
         curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &version);
         switch (version) {
-        case CURL_HTTP_VERSION_1_0: r.http_version = 10; break;
-        case CURL_HTTP_VERSION_1_1: r.http_version = 11; break;
-        case CURL_HTTP_VERSION_2_0: r.http_version = 20; break;
-        case CURL_HTTP_VERSION_3: r.http_version = 30; break;
-        default: r.http_version = 0;
+        case CURL_HTTP_VERSION_1_0: r.version = 10; break;
+        case CURL_HTTP_VERSION_1_1: r.version = 11; break;
+        case CURL_HTTP_VERSION_2_0: r.version = 20; break;
+        case CURL_HTTP_VERSION_3: r.version = 30; break;
+        default: r.version = 0;
         }
         curl_easy_getinfo(h, CURLINFO_REDIRECT_COUNT, &r.redirect_count);
         char* ip = nullptr;

@@ -22,7 +22,7 @@ malformed find_malformed(const request& req) noexcept {
         return malformed::method_space;
     if (!clean(req.url))
         return malformed::url_control;
-    if (!clean(req.user_agent))
+    if (!clean(req.options.user_agent))
         return malformed::user_agent_control;
     for (const auto& [name, value] : req.headers) {
         if (name.empty())

@@ -23,7 +23,7 @@ enum class errc {
     /// message() says which (as request::why_malformed() does); it compares
     /// equal to errc::invalid_request whatever the reason.
     invalid_request = 1,
-    /// The response body exceeded request::max_response_size.
+    /// The response body exceeded request_options::limits.max_response_size.
     response_too_large,
     /// libcurl could not create an easy handle (out of memory), or no file
     /// descriptor was left for the engine to watch a socket with.
@@ -32,8 +32,8 @@ enum class errc {
     /// setter) threw. The transfer is aborted; the exception is in
     /// response::callback_exception.
     callback_threw,
-    /// The response head exceeded request::max_header_size, or one of
-    /// libcurl's own limits on response heads (see request::max_header_size).
+    /// The response head exceeded limit_options::max_header_size, or one of
+    /// libcurl's own limits on response heads (see limit_options::max_header_size).
     headers_too_large,
     /// The request head (URL, header fields, user agent, and a body under
     /// 64 KiB, which libcurl sends along over HTTP/1) would not fit in

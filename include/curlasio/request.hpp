@@ -4,6 +4,8 @@
 // curlasio::request: a value type describing one HTTP transfer. Copyable,
 // movable, independent of any engine; async_fetch copies what it needs.
 
+#include <curlasio/request_options.hpp>
+
 #include <curl/curl.h>
 
 #include <chrono>
@@ -27,30 +29,10 @@ struct transfer_progress {
     std::uint64_t uploaded = 0;
 };
 
-/// Which HTTP version to ask libcurl for.
-enum class http_version {
-    any,                 ///< libcurl's default: HTTP/2 over TLS when ALPN agrees, else 1.1
-    http1_0,
-    http1_1,
-    http2,               ///< try HTTP/2 (upgrade on cleartext, ALPN on TLS)
-    http2_tls,           ///< HTTP/2 over TLS only, HTTP/1.1 on cleartext
-    /// HTTP/2 without negotiation: h2c on cleartext, ALPN over TLS. With
-    /// libcurl before 8.0.0 (Debian 12 has 7.88.1), a reused h2c connection
-    /// fails every request after its first with CURLE_HTTP2 (curl #10634), so
-    /// each http:// request of this version gets a connection of its own,
-    /// closed after it (CURLOPT_FRESH_CONNECT, CURLOPT_FORBID_REUSE): it
-    /// works, at the price of a TCP handshake each and no multiplexing.
-    /// Over https:// connections are reused and multiplexed as usual; prefer
-    /// http2_tls there.
-    http2_prior_knowledge,
-};
-
 class request {
 public:
-    using clock_duration = std::chrono::milliseconds;
     using header = std::pair<std::string, std::string>;
-    /// Sets one libcurl option on the handle; returns what curl_easy_setopt returned.
-    using curl_setter = std::function<CURLcode(CURL*)>;
+    using curl_setter = request_options::curl_setter;
 
     request() = default;
     explicit request(std::string url, std::string method = "GET")
@@ -75,69 +57,10 @@ public:
     /// carries a body (POST, PUT, PATCH).
     std::string body;
 
-    // ---- limits and behaviour (zero durations mean "no limit") -------------
-    /// Deadline for the whole transfer.
-    clock_duration timeout{0};
-    /// Deadline for resolve + connect + TLS handshake.
-    clock_duration connect_timeout{std::chrono::seconds(30)};
-    /// Follow 3xx responses with a Location header.
-    bool follow_redirects = false;
-    /// Bound on followed redirects; exceeding it is CURLE_TOO_MANY_REDIRECTS.
-    /// (libcurl's own default is unlimited.) Only http and https are followed,
-    /// and credentials (user:password, a custom Authorization or Cookie
-    /// header) are not sent to a different host, port or scheme.
-    long max_redirects = 10;
-    /// Verify the server's certificate chain (CURLOPT_SSL_VERIFYPEER). Turning
-    /// it off accepts any server: an attacker on the path included.
-    bool verify_peer = true;
-    /// Verify that the certificate matches the host name (CURLOPT_SSL_VERIFYHOST).
-    bool verify_host = true;
-    /// PEM bundle of trusted CAs; empty means the system store.
-    std::string ca_file;
-    http_version version = http_version::any;
-    /// Advertise every encoding libcurl supports and decode the body.
-    bool decompress = true;
-    /// Empty: no User-Agent header.
-    std::string user_agent = "curlasio/0.1";
-    /// Proxy URL. std::nullopt: no proxy at all, and the http_proxy/https_proxy
-    /// environment variables are ignored. Set to "" to let libcurl read them.
-    std::optional<std::string> proxy;
-    /// Abort when fewer than low_speed_limit bytes/s flow for low_speed_time.
-    long low_speed_limit = 0;
-    std::chrono::seconds low_speed_time{0};
-    /// Largest body accepted; 0 means unlimited. Enforced on bytes actually
-    /// received (also for chunked bodies), as errc::response_too_large. Any
-    /// value (SIZE_MAX included) is valid: one above curl_off_t's maximum is
-    /// not passed on to libcurl's CURLOPT_MAXFILESIZE_LARGE, only counted here.
-    std::size_t max_response_size = 0;
-    /// Largest response head (status line and header fields, counted per
-    /// response, so per redirect hop) accepted; 0 means unlimited. Bounds the
-    /// memory an endless stream of header lines can take, as
-    /// errc::headers_too_large.
-    ///
-    /// libcurl 7.88 has limits of its own that apply whatever this says, and
-    /// also end in errc::headers_too_large (response::error_message names
-    /// the limit): one header line, its CRLF included, of at most 102399
-    /// bytes (CURL_MAX_HTTP_HEADER, 100 KiB, less the NUL its buffer keeps),
-    /// and at most 307200 bytes (300 KiB) of heads per transfer, all of them
-    /// added up: 1xx, followed redirects and a proxy's CONNECT answer
-    /// included. A value above 300 KiB therefore changes nothing.
-    std::size_t max_header_size = 256 * 1024;
-    /// A connection older than this is not reused for a new transfer
-    /// (CURLOPT_MAXLIFETIME_CONN); 0 means no limit. Bounds how long a
-    /// connection to a moved or rotated server (DNS change, certificate
-    /// renewal) can live.
-    std::chrono::seconds max_connection_lifetime{300};
-    /// Wait for a connection that may carry this transfer as another HTTP/2
-    /// stream rather than open a new one while that connection is still being
-    /// set up (CURLOPT_PIPEWAIT). Many requests started at once to one HTTP/2
-    /// server then share one connection instead of racing to open one each.
-    bool wait_for_multiplex = false;
-    /// Size of libcurl's receive buffer in bytes (CURLOPT_BUFFERSIZE), which
-    /// bounds the size of each chunk handed to on_body; 0 keeps libcurl's
-    /// 16 KiB; libcurl keeps it within 1 KiB and 512 KiB. Larger buffers
-    /// mean fewer callbacks on big downloads.
-    std::size_t buffer_size = 0;
+    // ---- how it is made -------------------------------------------------------
+    /// Timeouts, redirects, TLS, limits, connection reuse, proxy, and the
+    /// escape hatch (see request_options).
+    request_options options;
 
     // ---- callbacks ------------------------------------------------------------
     // Both run on the engine's executor, inside libcurl: they must not block.
@@ -151,11 +74,6 @@ public:
     /// When set, called as bytes move (CURLOPT_XFERINFOFUNCTION; at least
     /// about once a second while the transfer runs).
     std::function<void(const transfer_progress&)> on_progress;
-
-    // ---- escape hatch ---------------------------------------------------------
-    /// Applied after every option above, in order. A failing setter fails the
-    /// fetch with its CURLcode.
-    std::vector<curl_setter> curl_options;
 
     /// Adds a header (kept in insertion order, repeats allowed).
     request& add_header(std::string name, std::string value) {
@@ -180,19 +98,19 @@ public:
     request& set_option(CURLoption option, T value) {
         if constexpr (std::is_convertible_v<T, std::string_view> &&
                       !std::is_same_v<std::decay_t<T>, std::nullptr_t>) {
-            curl_options.emplace_back(
+            options.curl_options.emplace_back(
                 [option, s = std::string(std::string_view(value))](CURL* h) {
                     return curl_easy_setopt(h, option, s.c_str());
                 });
         } else if constexpr (std::is_same_v<T, curl_off_t>) {
-            curl_options.emplace_back(
+            options.curl_options.emplace_back(
                 [option, value](CURL* h) { return curl_easy_setopt(h, option, value); });
         } else if constexpr (std::is_integral_v<T> || std::is_enum_v<T>) {
-            curl_options.emplace_back([option, v = static_cast<long>(value)](CURL* h) {
+            options.curl_options.emplace_back([option, v = static_cast<long>(value)](CURL* h) {
                 return curl_easy_setopt(h, option, v);
             });
         } else {
-            curl_options.emplace_back(
+            options.curl_options.emplace_back(
                 [option, value](CURL* h) { return curl_easy_setopt(h, option, value); });
         }
         return *this;

@@ -119,8 +119,9 @@ struct response {
     std::string body;
     /// URL of the last request made (after redirects).
     std::string effective_url;
-    /// 10 for HTTP/1.0, 11, 20, 30; 0 if unknown.
-    int http_version = 0;
+    /// The protocol version of the response, as Beast's message::version()
+    /// counts it: 10 for HTTP/1.0, 11, 20, 30; 0 if unknown.
+    unsigned version = 0;
     long redirect_count = 0;
     std::string remote_address;
     unsigned short remote_port = 0;

@@ -126,8 +126,8 @@ BOOST_AUTO_TEST_CASE(a_field_looking_like_a_status_line_is_a_field) {
 
 BOOST_AUTO_TEST_CASE(stall_after_a_few_bytes_ends_within_the_low_speed_window) {
     request req(server.url("/stall"));
-    req.low_speed_limit = 100;
-    req.low_speed_time = std::chrono::seconds(1);
+    req.options.limits.low_speed_limit = 100;
+    req.options.limits.low_speed_time = std::chrono::seconds(1);
     const auto start = steady::now();
     auto out = fetch_sync(io, eng, req);
     const auto took = ms_between(start, steady::now());
@@ -142,7 +142,7 @@ BOOST_AUTO_TEST_CASE(stall_after_a_few_bytes_ends_within_the_low_speed_window) {
 
 BOOST_AUTO_TEST_CASE(slowloris_headers_end_at_the_total_deadline) {
     request req(server.url("/slowloris"));
-    req.timeout = std::chrono::milliseconds(1500);
+    req.options.timeout = std::chrono::milliseconds(1500);
     const auto start = steady::now();
     auto out = fetch_sync(io, eng, req);
     const auto took = ms_between(start, steady::now());
@@ -154,8 +154,8 @@ BOOST_AUTO_TEST_CASE(slowloris_headers_end_at_the_total_deadline) {
 
 BOOST_AUTO_TEST_CASE(slowloris_headers_end_at_the_low_speed_window) {
     request req(server.url("/slowloris"));
-    req.low_speed_limit = 1000; // the server sends about 30 bytes/s
-    req.low_speed_time = std::chrono::seconds(1);
+    req.options.limits.low_speed_limit = 1000; // the server sends about 30 bytes/s
+    req.options.limits.low_speed_time = std::chrono::seconds(1);
     auto out = fetch_sync(io, eng, req);
     BOOST_TEST((out.ec == boost::system::errc::timed_out));
     check_recovered();
@@ -170,10 +170,10 @@ BOOST_AUTO_TEST_CASE(endless_header_lines_hit_the_header_cap) {
     for (const auto& [name, value] : out.res.headers)
         kept += name.size() + value.size();
     BOOST_TEST(kept > 0u);
-    BOOST_TEST(kept <= request{}.max_header_size);
+    BOOST_TEST(kept <= request{}.options.limits.max_header_size);
 
     request small(server.url("/endless-headers"));
-    small.max_header_size = 4096;
+    small.options.limits.max_header_size = 4096;
     auto capped = fetch_sync(io, eng, small);
     BOOST_TEST(capped.ec == make_error_code(errc::headers_too_large));
     BOOST_TEST(capped.res.headers.size() < 4096u / 50);
@@ -186,7 +186,7 @@ BOOST_AUTO_TEST_CASE(endless_header_lines_hit_the_header_cap) {
 
 BOOST_AUTO_TEST_CASE(endless_chunked_body_hits_the_size_cap) {
     request req(server.url("/chunked-forever"));
-    req.max_response_size = 1 << 20;
+    req.options.limits.max_response_size = 1 << 20;
     auto out = fetch_sync(io, eng, req);
     BOOST_TEST(out.ec == make_error_code(errc::response_too_large));
     BOOST_TEST(out.res.body.size() <= std::size_t{1} << 20);
@@ -210,7 +210,7 @@ BOOST_AUTO_TEST_CASE(io_context_stopped_and_restarted_mid_transfer) {
     // A body arriving in pieces before, during and after the stop.
     async_fetch(eng, request(server.url("/slow-body/8/100")), probe_handler(probes[10]));
     request short_deadline(server.url("/delay/5000"));
-    short_deadline.timeout = std::chrono::milliseconds(400);
+    short_deadline.options.timeout = std::chrono::milliseconds(400);
     async_fetch(eng, short_deadline, probe_handler(probes[11]));
 
     io.run_for(std::chrono::milliseconds(100));
@@ -539,7 +539,7 @@ BOOST_AUTO_TEST_CASE(progress_and_body_callbacks_see_the_transfer) {
 BOOST_AUTO_TEST_CASE(a_throwing_option_setter_fails_before_sending) {
     const auto seen = server.requests_seen();
     request req(server.url("/hello"));
-    req.curl_options.emplace_back([](CURL*) -> CURLcode { throw std::logic_error("bad setter"); });
+    req.options.curl_options.emplace_back([](CURL*) -> CURLcode { throw std::logic_error("bad setter"); });
     auto out = fetch_sync(io, eng, req);
     BOOST_TEST(out.ec == make_error_code(errc::callback_threw));
     BOOST_TEST(server.requests_seen() == seen);
@@ -563,8 +563,8 @@ BOOST_AUTO_TEST_CASE(a_throwing_completion_handler_leaves_run_and_the_engine_wor
 
 BOOST_AUTO_TEST_CASE(redirects_are_bounded_by_default) {
     request loop(server.url("/redirect-loop"));
-    loop.follow_redirects = true;
-    BOOST_TEST(loop.max_redirects == 10);
+    loop.options.redirects.follow = true;
+    BOOST_TEST(loop.options.redirects.max == 10);
     auto out = fetch_sync(io, eng, loop);
     BOOST_TEST(out.ec == make_error_code(CURLE_TOO_MANY_REDIRECTS));
     BOOST_TEST(out.res.redirect_count == 10);
@@ -574,7 +574,7 @@ BOOST_AUTO_TEST_CASE(credentials_are_not_forwarded_to_another_host) {
     curlasio::test::test_server other;
     auto via = [&](const std::string& target) {
         request req(server.url("/redirect-to?url=" + encode(target)));
-        req.follow_redirects = true;
+        req.options.redirects.follow = true;
         req.add_header("Authorization", "Bearer secret-token");
         req.add_header("Cookie", "session=secret");
         req.add_header("X-Custom", "kept");
@@ -601,7 +601,7 @@ BOOST_AUTO_TEST_CASE(credentials_are_not_forwarded_to_another_host) {
 
     // Credentials libcurl builds itself (user:password) likewise.
     request basic(server.url("/redirect-to?url=" + encode(other.url("/echo"))));
-    basic.follow_redirects = true;
+    basic.options.redirects.follow = true;
     basic.set_option(CURLOPT_USERPWD, "user:password");
     auto out = fetch_sync(io, eng, basic);
     BOOST_TEST(!out.ec);
@@ -620,7 +620,7 @@ BOOST_AUTO_TEST_CASE(environment_proxies_are_ignored_unless_asked_for) {
     ::setenv("http_proxy", "http://127.0.0.1:1", 1);
     auto ignored = fetch_sync(io, eng, request(server.url("/hello")));
     request opt_in(server.url("/hello"));
-    opt_in.proxy = "";
+    opt_in.options.proxy = "";
     auto used = fetch_sync(io, eng, opt_in);
     ::unsetenv("http_proxy");
     for (const auto& [name, value] : saved)
@@ -630,12 +630,12 @@ BOOST_AUTO_TEST_CASE(environment_proxies_are_ignored_unless_asked_for) {
 }
 
 BOOST_AUTO_TEST_CASE(connections_older_than_the_lifetime_are_not_reused) {
-    BOOST_TEST(request{}.max_connection_lifetime == std::chrono::seconds(300));
-    BOOST_TEST(request{}.connect_timeout == std::chrono::seconds(30));
+    BOOST_TEST(request{}.options.connection.max_lifetime == std::chrono::seconds(300));
+    BOOST_TEST(request{}.options.connect_timeout == std::chrono::seconds(30));
     auto twice = [&](std::chrono::seconds lifetime) {
         const auto before = server.connections_accepted();
         request req(server.url("/hello"));
-        req.max_connection_lifetime = lifetime;
+        req.options.connection.max_lifetime = lifetime;
         BOOST_TEST(!fetch_sync(io, eng, req).ec);
         std::this_thread::sleep_for(std::chrono::milliseconds(2100));
         BOOST_TEST(!fetch_sync(io, eng, req).ec);

@@ -38,7 +38,7 @@ BOOST_AUTO_TEST_CASE(get_returns_status_headers_body_and_info) {
     BOOST_TEST(out.res.headers.find("server").value_or("") == "curlasio-test");
     BOOST_TEST(out.res.headers.find("SERVER").value_or("") == "curlasio-test");
     BOOST_TEST(out.res.effective_url == server.url("/hello"));
-    BOOST_TEST(out.res.http_version == 11);
+    BOOST_TEST(out.res.version == 11);
     BOOST_TEST(out.res.remote_address == "127.0.0.1");
     BOOST_TEST(out.res.remote_port == server.port());
     BOOST_TEST(out.res.error_message.empty());
@@ -72,7 +72,7 @@ BOOST_AUTO_TEST_CASE(every_method_round_trips_its_body) {
 BOOST_AUTO_TEST_CASE(request_headers_keep_order_and_repeats) {
     request req(server.url("/echo"));
     req.add_header("X-One", "1").add_header("X-Repeat", "a").add_header("X-Repeat", "b");
-    req.user_agent = "agent/9";
+    req.options.user_agent = "agent/9";
     auto out = fetch_sync(io, eng, req);
     BOOST_TEST(!out.ec);
     BOOST_TEST(out.res.headers.find("x-echo-x-one").value_or("") == "1");
@@ -105,7 +105,7 @@ BOOST_AUTO_TEST_CASE(buffer_size_bounds_the_chunks_handed_to_on_body) {
     auto largest_chunk = [&](std::size_t buffer_size) {
         std::size_t largest = 0, total = 0;
         request req(server.url("/bytes/3000000"));
-        req.buffer_size = buffer_size;
+        req.options.connection.buffer_size = buffer_size;
         req.on_body = [&](std::string_view chunk) {
             largest = std::max(largest, chunk.size());
             total += chunk.size();
@@ -127,7 +127,7 @@ BOOST_AUTO_TEST_CASE(gzip_is_decoded_unless_disabled) {
     BOOST_TEST(!out.ec);
     BOOST_TEST(out.res.body == expected);
     request raw(server.url("/gzip"));
-    raw.decompress = false;
+    raw.options.decompress = false;
     auto raw_out = fetch_sync(io, eng, raw);
     BOOST_TEST(raw_out.res.body != expected);
     BOOST_TEST(raw_out.res.body.substr(0, 2) == "\x1f\x8b");
@@ -148,7 +148,7 @@ BOOST_AUTO_TEST_CASE(redirects_are_followed_only_when_asked_and_bounded) {
     BOOST_TEST(off.res.headers.find("location").value_or("") == "/redirect/1");
 
     request on(server.url("/redirect/3"));
-    on.follow_redirects = true;
+    on.options.redirects.follow = true;
     auto followed = fetch_sync(io, eng, on);
     BOOST_TEST(!followed.ec);
     BOOST_TEST(followed.res.status == 200);
@@ -157,14 +157,14 @@ BOOST_AUTO_TEST_CASE(redirects_are_followed_only_when_asked_and_bounded) {
     BOOST_TEST(followed.res.effective_url == server.url("/redirect/0"));
 
     request loop(server.url("/redirect-loop"));
-    loop.follow_redirects = true;
-    loop.max_redirects = 5;
+    loop.options.redirects.follow = true;
+    loop.options.redirects.max = 5;
     auto looped = fetch_sync(io, eng, loop);
     BOOST_TEST(looped.ec == make_error_code(CURLE_TOO_MANY_REDIRECTS));
     BOOST_TEST(!looped.res.error_message.empty());
 
     request to_file(server.url("/redirect-to?url=file%3A%2F%2F%2Fetc%2Fpasswd"));
-    to_file.follow_redirects = true;
+    to_file.options.redirects.follow = true;
     auto file = fetch_sync(io, eng, to_file);
     BOOST_TEST(file.ec == make_error_code(CURLE_UNSUPPORTED_PROTOCOL));
 }
@@ -190,7 +190,7 @@ BOOST_AUTO_TEST_CASE(non_http_scheme_is_refused) {
 
 BOOST_AUTO_TEST_CASE(total_timeout_compares_equal_to_timed_out) {
     request req(server.url("/delay/5000"));
-    req.timeout = std::chrono::milliseconds(200);
+    req.options.timeout = std::chrono::milliseconds(200);
     auto start = std::chrono::steady_clock::now();
     auto out = fetch_sync(io, eng, req);
     auto took = std::chrono::steady_clock::now() - start;
@@ -201,8 +201,8 @@ BOOST_AUTO_TEST_CASE(total_timeout_compares_equal_to_timed_out) {
 
 BOOST_AUTO_TEST_CASE(low_speed_limit_stops_a_stalled_body) {
     request req(server.url("/stall"));
-    req.low_speed_limit = 100;
-    req.low_speed_time = std::chrono::seconds(1);
+    req.options.limits.low_speed_limit = 100;
+    req.options.limits.low_speed_time = std::chrono::seconds(1);
     auto out = fetch_sync(io, eng, req);
     BOOST_TEST((out.ec == boost::system::errc::timed_out));
     BOOST_TEST(out.res.status == 200);
@@ -213,14 +213,14 @@ BOOST_AUTO_TEST_CASE(response_size_cap_applies_to_known_and_chunked_lengths) {
     for (std::string path : {"/bytes/100000", "/chunked/100000"}) {
         BOOST_TEST_CONTEXT(path) {
             request req(server.url(path));
-            req.max_response_size = 50000;
+            req.options.limits.max_response_size = 50000;
             auto out = fetch_sync(io, eng, req);
             BOOST_TEST(out.ec == make_error_code(errc::response_too_large));
             BOOST_TEST(out.res.body.size() <= 50000u);
         }
     }
     request fits(server.url("/chunked/1000"));
-    fits.max_response_size = 1000;
+    fits.options.limits.max_response_size = 1000;
     BOOST_TEST(!fetch_sync(io, eng, fits).ec);
 }
 
@@ -228,7 +228,7 @@ BOOST_AUTO_TEST_CASE(control_characters_are_refused_before_sending) {
     std::size_t before = server.requests_seen();
     std::vector<request> bad(4, request(server.url("/echo")));
     bad[0].add_header("X-Evil", "a\r\nInjected: yes");
-    bad[1].user_agent = "ua\n";
+    bad[1].options.user_agent = "ua\n";
     bad[2].url = server.url("/echo\r\nX: y");
     bad[3].add_header(std::string("X-Nul\0", 6), "v");
     for (auto& req : bad) {
@@ -287,9 +287,9 @@ BOOST_AUTO_TEST_CASE(reused_handles_carry_nothing_over) {
     request first(server.url("/echo"), "PUT");
     first.body = "first body";
     first.add_header("X-First", "1");
-    first.user_agent = "first-agent";
-    first.timeout = std::chrono::milliseconds(100);
-    first.max_response_size = 5;
+    first.options.user_agent = "first-agent";
+    first.options.timeout = std::chrono::milliseconds(100);
+    first.options.limits.max_response_size = 5;
     first.on_body = [&](std::string_view) { ++consumed; };
     auto a = fetch_sync(io, eng, first);
     BOOST_TEST(a.ec == make_error_code(errc::response_too_large));

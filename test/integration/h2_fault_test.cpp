@@ -57,10 +57,10 @@ struct fixture {
     }
     request h2(const peer_process& server, const std::string& path) const {
         request req(url(server, path));
-        req.version = http_version::http2_tls;
-        req.ca_file = certs.ca_file;
-        req.wait_for_multiplex = true;
-        req.timeout = std::chrono::seconds(10);
+        req.options.version = http_version::http2_tls;
+        req.options.tls.ca_file = certs.ca_file;
+        req.options.connection.wait_for_multiplex = true;
+        req.options.timeout = std::chrono::seconds(10);
         return req;
     }
     // Runs until every probe has completed (each probe_handler fails the
@@ -129,7 +129,7 @@ BOOST_AUTO_TEST_CASE(a_reset_stream_fails_alone_and_its_sibling_completes) {
     BOOST_TEST(probes[1].calls == 1);
     BOOST_TEST(!probes[1].ec, probes[1].ec.message() << ": " << probes[1].res.error_message);
     BOOST_TEST((probes[1].res.body == pattern(1 << 20)));
-    BOOST_TEST(probes[1].res.http_version == 20);
+    BOOST_TEST(probes[1].res.version == 20);
     BOOST_TEST(connection_of(probes[1]) == connection_of(probes[0]));
 
     // The connection outlives the reset: the next stream rides it too.
@@ -241,7 +241,7 @@ BOOST_AUTO_TEST_CASE(a_huge_header_block_is_refused) {
     // Our own bound, set below libcurl's, is the one that acts.
     std::vector<probe> bounded(1);
     request small = h2(server, "/huge-headers?count=60");
-    small.max_header_size = 16 * 1024;
+    small.options.limits.max_header_size = 16 * 1024;
     async_fetch(*eng, small, probe_handler(bounded[0]));
     BOOST_TEST_REQUIRE(run_all(bounded));
     BOOST_TEST(bounded[0].ec == make_error_code(errc::headers_too_large),

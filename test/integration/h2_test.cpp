@@ -49,8 +49,8 @@ struct fixture {
     }
     request h2(const std::string& url) const {
         request req(url);
-        req.version = http_version::http2_tls;
-        req.ca_file = certs.ca_file;
+        req.options.version = http_version::http2_tls;
+        req.options.tls.ca_file = certs.ca_file;
         return req;
     }
 };
@@ -80,12 +80,12 @@ BOOST_FIXTURE_TEST_SUITE(http2, fixture)
 BOOST_AUTO_TEST_CASE(concurrent_streams_share_one_connection_when_waiting_for_multiplex) {
     REQUIRE_NGHTTPD(server);
     request req = h2(url(server, "/hello"));
-    req.wait_for_multiplex = true;
+    req.options.connection.wait_for_multiplex = true;
     for (const probe& p : fetch_all(io, eng, req, 20)) {
         BOOST_TEST(p.calls == 1);
         BOOST_TEST(!p.ec, p.ec.message() << ": " << p.res.error_message);
         BOOST_TEST(p.res.status == 200);
-        BOOST_TEST(p.res.http_version == 20);
+        BOOST_TEST(p.res.version == 20);
         BOOST_TEST(p.res.body == "hello world");
     }
     BOOST_TEST(connections_to(server.port()) == 1u);
@@ -97,7 +97,7 @@ BOOST_AUTO_TEST_CASE(without_waiting_early_streams_open_connections_of_their_own
     REQUIRE_NGHTTPD(server);
     for (const probe& p : fetch_all(io, eng, h2(url(server, "/hello")), 20)) {
         BOOST_TEST(!p.ec, p.ec.message() << ": " << p.res.error_message);
-        BOOST_TEST(p.res.http_version == 20);
+        BOOST_TEST(p.res.version == 20);
     }
     BOOST_TEST(connections_to(server.port()) > 1u);
 }
@@ -105,7 +105,7 @@ BOOST_AUTO_TEST_CASE(without_waiting_early_streams_open_connections_of_their_own
 BOOST_AUTO_TEST_CASE(cancelling_one_stream_leaves_the_others_and_the_connection) {
     REQUIRE_NGHTTPD(server);
     request req = h2(url(server, "/big"));
-    req.wait_for_multiplex = true;
+    req.options.connection.wait_for_multiplex = true;
     // The first stream is cancelled from its own first body bytes: far from
     // its end (the file is 16 MiB), with the other streams under way.
     request first = req;
@@ -138,15 +138,15 @@ BOOST_AUTO_TEST_CASE(cancelling_one_stream_leaves_the_others_and_the_connection)
     // The connection still carries new streams.
     auto again = fetch_all(io, eng, h2(url(server, "/hello")), 1);
     BOOST_TEST(!again[0].ec);
-    BOOST_TEST(again[0].res.http_version == 20);
+    BOOST_TEST(again[0].res.version == 20);
     BOOST_TEST(connections_to(server.port()) == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(a_refused_certificate_fails_every_stream) {
     REQUIRE_NGHTTPD(server);
     request req = h2(url(server, "/hello"));
-    req.ca_file.clear(); // the system store does not know the test CA
-    req.wait_for_multiplex = true;
+    req.options.tls.ca_file.clear(); // the system store does not know the test CA
+    req.options.connection.wait_for_multiplex = true;
     for (const probe& p : fetch_all(io, eng, req, 5)) {
         BOOST_TEST(p.calls == 1);
         BOOST_TEST(p.ec == make_error_code(CURLE_PEER_FAILED_VERIFICATION));

@@ -49,7 +49,7 @@ struct fixture {
     // Every case is bounded: httpbin answers in milliseconds.
     static request get(const std::string& path) {
         request req(url(path));
-        req.timeout = std::chrono::seconds(10);
+        req.options.timeout = std::chrono::seconds(10);
         return req;
     }
     outcome fetch(request req) { return fetch_sync(io, eng, std::move(req)); }
@@ -90,7 +90,7 @@ BOOST_AUTO_TEST_CASE(error_statuses_are_responses_not_errors) {
     REQUIRE_OK(teapot);
     BOOST_TEST(teapot.res.status == 418);
     BOOST_TEST(teapot.res.body.find("teapot") != std::string::npos);
-    BOOST_TEST(teapot.res.http_version == 11);
+    BOOST_TEST(teapot.res.version == 11);
 
     auto unavailable = fetch(get("/status/503"));
     REQUIRE_OK(unavailable);
@@ -101,7 +101,7 @@ BOOST_AUTO_TEST_CASE(error_statuses_are_responses_not_errors) {
 BOOST_AUTO_TEST_CASE(relative_redirects_are_followed_and_counted) {
     REQUIRE_HTTPBIN();
     request req = get("/redirect/3");
-    req.follow_redirects = true;
+    req.options.redirects.follow = true;
     auto out = fetch(req);
     REQUIRE_OK(out);
     BOOST_TEST(out.res.status == 200);
@@ -119,7 +119,7 @@ BOOST_AUTO_TEST_CASE(relative_redirects_are_followed_and_counted) {
                "/relative-redirect/2");
 
     // One hop too many for the bound.
-    req.max_redirects = 2;
+    req.options.redirects.max = 2;
     auto bounded = fetch(req);
     BOOST_TEST(bounded.ec == make_error_code(CURLE_TOO_MANY_REDIRECTS));
 }
@@ -132,7 +132,7 @@ BOOST_AUTO_TEST_CASE(absolute_redirects_are_followed) {
     BOOST_TEST(std::string(first.res.headers.find("Location").value_or("")).rfind("http://", 0) == 0u);
 
     request req = get("/absolute-redirect/2");
-    req.follow_redirects = true;
+    req.options.redirects.follow = true;
     auto out = fetch(req);
     REQUIRE_OK(out);
     BOOST_TEST(out.res.status == 200);
@@ -158,7 +158,7 @@ BOOST_AUTO_TEST_CASE(gzip_and_deflate_bodies_are_decoded) {
     }
     // Without decoding, the bytes are the server's own: a gzip member.
     request raw = get("/gzip");
-    raw.decompress = false;
+    raw.options.decompress = false;
     auto out = fetch(raw);
     REQUIRE_OK(out);
     BOOST_TEST_REQUIRE(out.res.body.size() > 2u);
@@ -191,7 +191,7 @@ BOOST_AUTO_TEST_CASE(cookies_set_by_a_redirect_are_sent_with_the_cookie_engine) 
     // /cookies/set answers with Set-Cookie and a redirect to /cookies, which
     // echoes the cookies it was sent.
     request req = get("/cookies/set?k=v&flavour=oat");
-    req.follow_redirects = true;
+    req.options.redirects.follow = true;
     req.set_option(CURLOPT_COOKIEFILE, ""); // the engine on, with no file to read
     auto out = fetch(req);
     REQUIRE_OK(out);
@@ -206,7 +206,7 @@ BOOST_AUTO_TEST_CASE(cookies_set_by_a_redirect_are_sent_with_the_cookie_engine) 
 
     // Without the cookie engine the Set-Cookie is not kept for the next hop.
     request plain = get("/cookies/set?k=v");
-    plain.follow_redirects = true;
+    plain.options.redirects.follow = true;
     auto none = fetch(plain);
     REQUIRE_OK(none);
     BOOST_TEST(body_json(none).at("cookies").as_object().empty());
@@ -239,7 +239,7 @@ BOOST_AUTO_TEST_CASE(basic_auth_with_and_without_credentials) {
 BOOST_AUTO_TEST_CASE(a_slow_answer_times_out) {
     REQUIRE_HTTPBIN();
     request req = get("/delay/1");
-    req.timeout = std::chrono::milliseconds(300);
+    req.options.timeout = std::chrono::milliseconds(300);
     const auto start = steady::now();
     auto out = fetch(req);
     const auto elapsed = ms_between(start, steady::now());
@@ -357,7 +357,7 @@ BOOST_AUTO_TEST_CASE(request_headers_arrive_as_sent) {
     request req = get("/headers");
     req.add_header("X-Custom", "hello there");
     req.add_header("X-Empty", ""); // sent with an empty value, not dropped
-    req.user_agent = "curlasio-httpbin-test/1";
+    req.options.user_agent = "curlasio-httpbin-test/1";
     auto out = fetch(req);
     REQUIRE_OK(out);
     const json::object body = body_json(out);
@@ -369,7 +369,7 @@ BOOST_AUTO_TEST_CASE(request_headers_arrive_as_sent) {
 
     // An empty user agent sends none.
     request bare = get("/headers");
-    bare.user_agent.clear();
+    bare.options.user_agent.clear();
     auto none = fetch(bare);
     REQUIRE_OK(none);
     BOOST_TEST(!body_json(none).at("headers").as_object().contains("User-Agent"));
@@ -378,7 +378,7 @@ BOOST_AUTO_TEST_CASE(request_headers_arrive_as_sent) {
 BOOST_AUTO_TEST_CASE(methods_and_bodies_arrive_as_sent) {
     REQUIRE_HTTPBIN();
     request post(url("/anything/here?q=1"), "POST");
-    post.timeout = std::chrono::seconds(10);
+    post.options.timeout = std::chrono::seconds(10);
     post.body = R"({"n": 42, "s": "x"})";
     post.add_header("Content-Type", "application/json");
     auto out = fetch(post);
@@ -394,7 +394,7 @@ BOOST_AUTO_TEST_CASE(methods_and_bodies_arrive_as_sent) {
 
     // A method libcurl has no option of its own for, with a body.
     request patch(url("/anything"), "PATCH");
-    patch.timeout = std::chrono::seconds(10);
+    patch.options.timeout = std::chrono::seconds(10);
     patch.body = "k=v";
     patch.add_header("Content-Type", "application/x-www-form-urlencoded");
     auto patched = fetch(patch);
@@ -405,7 +405,7 @@ BOOST_AUTO_TEST_CASE(methods_and_bodies_arrive_as_sent) {
 
     // A method the route does not allow is the server's 405, not an error.
     request purge(url("/anything"), "PURGE");
-    purge.timeout = std::chrono::seconds(10);
+    purge.options.timeout = std::chrono::seconds(10);
     auto refused = fetch(purge);
     REQUIRE_OK(refused);
     BOOST_TEST(refused.res.status == 405);

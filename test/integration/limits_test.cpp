@@ -32,9 +32,9 @@ struct fixture {
     asio::io_context io;
     engine eng{io};
 
-    outcome fetch(const std::string& path, std::size_t max_header_size = request{}.max_header_size) {
+    outcome fetch(const std::string& path, std::size_t max_header_size = request{}.options.limits.max_header_size) {
         request req(server.url(path));
-        req.max_header_size = max_header_size;
+        req.options.limits.max_header_size = max_header_size;
         return fetch_sync(io, eng, std::move(req));
     }
 };
@@ -52,7 +52,7 @@ BOOST_AUTO_TEST_CASE(a_size_cap_beyond_curl_off_t_means_no_libcurl_cap) {
     for (std::size_t cap : {std::numeric_limits<std::size_t>::max(), off_t_max + 1, off_t_max}) {
         BOOST_TEST_CONTEXT("max_response_size " << cap) {
             request req(server.url("/bytes/100000"));
-            req.max_response_size = cap;
+            req.options.limits.max_response_size = cap;
             auto out = fetch_sync(io, eng, req);
             BOOST_TEST(!out.ec, out.ec.message() << ": " << out.res.error_message);
             BOOST_TEST((out.res.body == pattern(100000)));
@@ -60,7 +60,7 @@ BOOST_AUTO_TEST_CASE(a_size_cap_beyond_curl_off_t_means_no_libcurl_cap) {
     }
     // Our own count still applies: one byte short of the body.
     request capped(server.url("/chunked/100000"));
-    capped.max_response_size = 99999;
+    capped.options.limits.max_response_size = 99999;
     BOOST_TEST(fetch_sync(io, eng, capped).ec == make_error_code(errc::response_too_large));
 }
 
@@ -71,7 +71,7 @@ BOOST_AUTO_TEST_CASE(a_size_cap_beyond_curl_off_t_means_no_libcurl_cap) {
 // in 7.88 as CURLE_OUT_OF_MEMORY, whatever max_header_size says.
 BOOST_AUTO_TEST_CASE(a_header_line_over_libcurls_limit_is_headers_too_large) {
     constexpr std::size_t longest = 100 * 1024 - 1; // CRLF included
-    for (std::size_t cap : {request{}.max_header_size, std::size_t{0}}) {
+    for (std::size_t cap : {request{}.options.limits.max_header_size, std::size_t{0}}) {
         BOOST_TEST_CONTEXT("max_header_size " << cap) {
             auto fits = fetch("/long-header/" + std::to_string(longest), cap);
             BOOST_TEST(!fits.ec, fits.ec.message() << ": " << fits.res.error_message);
@@ -110,7 +110,7 @@ BOOST_AUTO_TEST_CASE(response_heads_over_libcurls_limit_are_headers_too_large_wh
         }
     }
     // Under it, the default cap is ours, counted the same way.
-    const std::size_t cap = request{}.max_header_size;
+    const std::size_t cap = request{}.options.limits.max_header_size;
     BOOST_TEST(!fetch("/many-headers/" + std::to_string(cap)).ec);
     BOOST_TEST(fetch("/many-headers/" + std::to_string(cap + 1)).ec ==
                make_error_code(errc::headers_too_large));
@@ -127,7 +127,7 @@ BOOST_AUTO_TEST_CASE(an_over_long_url_header_or_user_agent_is_refused_before_sen
     request header(server.url("/hello"));
     header.add_header("X-Big", mib);
     request agent(server.url("/hello"));
-    agent.user_agent = mib;
+    agent.options.user_agent = mib;
     // Half a MiB of header fields and half a MiB of URL: together too much.
     request both(server.url("/hello?" + mib.substr(0, mib.size() / 2)));
     both.add_header("X-Half", mib.substr(0, mib.size() / 2));
@@ -227,7 +227,7 @@ BOOST_AUTO_TEST_CASE(a_malformed_request_says_which_field_and_why) {
     request value(server.url("/hello"));
     value.add_header("X-A", "v\r\nX-Injected: 1");
     request agent(server.url("/hello"));
-    agent.user_agent = "agent\n";
+    agent.options.user_agent = "agent\n";
     const auto seen = server.requests_seen();
     for (const request* req : {&spaced, &colon, &value, &agent}) {
         BOOST_TEST_CONTEXT(req->why_malformed()) {
@@ -259,7 +259,7 @@ BOOST_AUTO_TEST_CASE(a_tunnel_whose_tls_handshake_fails_has_no_status) {
     peer_process proxy = tinyproxy(certs.dir);
     CURLASIO_REQUIRE_PEER(proxy, "tinyproxy");
     request req(origin.url("/hello"));
-    req.proxy = "http://127.0.0.1:" + std::to_string(proxy.port());
+    req.options.proxy = "http://127.0.0.1:" + std::to_string(proxy.port());
     // The system store does not know the test CA.
     auto refused = fetch_sync(io, eng, req);
     BOOST_TEST(refused.ec == make_error_code(CURLE_PEER_FAILED_VERIFICATION));
@@ -270,7 +270,7 @@ BOOST_AUTO_TEST_CASE(a_tunnel_whose_tls_handshake_fails_has_no_status) {
     BOOST_TEST(origin.requests_seen() == 0u);
 
     // Trusted: the status and fields are the origin's only.
-    req.ca_file = certs.ca_file;
+    req.options.tls.ca_file = certs.ca_file;
     auto ok = fetch_sync(io, eng, req);
     BOOST_TEST(!ok.ec, ok.ec.message() << ": " << ok.res.error_message);
     BOOST_TEST(ok.res.status == 200);
@@ -282,7 +282,7 @@ BOOST_AUTO_TEST_CASE(a_tunnel_whose_tls_handshake_fails_has_no_status) {
 
     // A tunnel the proxy cannot open: no response from an origin either.
     request nowhere("https://127.0.0.1:" + std::to_string(free_loopback_port()) + "/");
-    nowhere.proxy = req.proxy;
+    nowhere.options.proxy = req.options.proxy;
     auto failed = fetch_sync(io, eng, nowhere);
     BOOST_TEST(failed.ec == make_error_code(CURLE_RECV_ERROR));
     BOOST_TEST(failed.res.status == 0);
@@ -311,7 +311,7 @@ peer_process nghttpd(const pki& certs, bool tls) {
 
 request prior_knowledge(const std::string& url) {
     request req(url);
-    req.version = http_version::http2_prior_knowledge;
+    req.options.version = http_version::http2_prior_knowledge;
     return req;
 }
 
@@ -332,7 +332,7 @@ BOOST_AUTO_TEST_CASE(prior_knowledge_over_cleartext_serves_every_request) {
             auto out = fetch_sync(io, eng, req);
             BOOST_TEST(!out.ec, out.ec.message() << ": " << out.res.error_message);
             BOOST_TEST(out.res.status == 200);
-            BOOST_TEST(out.res.http_version == 20);
+            BOOST_TEST(out.res.version == 20);
             BOOST_TEST(out.res.body == "hello world");
         }
     }
@@ -344,7 +344,7 @@ BOOST_AUTO_TEST_CASE(prior_knowledge_over_cleartext_serves_every_request) {
     }));
     for (const probe& p : probes) {
         BOOST_TEST(!p.ec, p.ec.message() << ": " << p.res.error_message);
-        BOOST_TEST(p.res.http_version == 20);
+        BOOST_TEST(p.res.version == 20);
     }
     // None is kept for a later request to stumble on.
     BOOST_TEST(eventually([&] { return connections_to(server.port()) == 0; }));
@@ -376,11 +376,11 @@ BOOST_AUTO_TEST_CASE(prior_knowledge_over_tls_reuses_one_connection) {
     peer_process server = nghttpd(certs, true);
     CURLASIO_REQUIRE_PEER(server, "nghttp2-server");
     request req = prior_knowledge("https://127.0.0.1:" + std::to_string(server.port()) + "/hello");
-    req.ca_file = certs.ca_file;
+    req.options.tls.ca_file = certs.ca_file;
     for (int i = 0; i < 5; ++i) {
         auto out = fetch_sync(io, eng, req);
         BOOST_TEST(!out.ec, out.ec.message() << ": " << out.res.error_message);
-        BOOST_TEST(out.res.http_version == 20);
+        BOOST_TEST(out.res.version == 20);
     }
     BOOST_TEST(connections_to(server.port()) == 1u);
 }
@@ -395,7 +395,7 @@ BOOST_AUTO_TEST_CASE(curlopt_cookie_is_forwarded_to_another_host_as_documented) 
     test_server other;
     const std::string via = "/redirect-to?url=" + encode(other.url("/echo"));
     request opt(server.url(via));
-    opt.follow_redirects = true;
+    opt.options.redirects.follow = true;
     opt.set_option(CURLOPT_COOKIE, "session=secret");
     auto out = fetch_sync(io, eng, opt);
     BOOST_TEST(!out.ec, out.ec.message() << ": " << out.res.error_message);
@@ -404,7 +404,7 @@ BOOST_AUTO_TEST_CASE(curlopt_cookie_is_forwarded_to_another_host_as_documented) 
 
     // The documented alternative stays with the first host.
     request header(server.url(via));
-    header.follow_redirects = true;
+    header.options.redirects.follow = true;
     header.add_header("Cookie", "session=secret");
     auto kept = fetch_sync(io, eng, header);
     BOOST_TEST(!kept.ec);

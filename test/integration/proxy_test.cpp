@@ -44,7 +44,7 @@ BOOST_FIXTURE_TEST_SUITE(proxy, fixture)
 BOOST_AUTO_TEST_CASE(plain_http_goes_through_the_proxy) {
     REQUIRE_TINYPROXY(proxy);
     request req(plain.url("/echo"));
-    req.proxy = proxy_url(proxy);
+    req.options.proxy = proxy_url(proxy);
     auto out = fetch_sync(io, eng, req);
     BOOST_TEST(!out.ec, out.ec.message() << ": " << out.res.error_message);
     BOOST_TEST(out.res.status == 200);
@@ -62,8 +62,8 @@ BOOST_AUTO_TEST_CASE(plain_http_goes_through_the_proxy) {
 BOOST_AUTO_TEST_CASE(https_tunnels_through_connect_and_is_verified_end_to_end) {
     REQUIRE_TINYPROXY(proxy);
     request req(tls.url("/hello"));
-    req.proxy = proxy_url(proxy);
-    req.ca_file = certs.ca_file;
+    req.options.proxy = proxy_url(proxy);
+    req.options.tls.ca_file = certs.ca_file;
     auto out = fetch_sync(io, eng, req);
     BOOST_TEST(!out.ec, out.ec.message() << ": " << out.res.error_message);
     BOOST_TEST(out.res.body == "hello world");
@@ -72,7 +72,7 @@ BOOST_AUTO_TEST_CASE(https_tunnels_through_connect_and_is_verified_end_to_end) {
 
     // The tunnel carries TLS unchanged: an untrusted certificate is still refused.
     request untrusted(tls.url("/hello"));
-    untrusted.proxy = proxy_url(proxy);
+    untrusted.options.proxy = proxy_url(proxy);
     auto refused = fetch_sync(io, eng, untrusted);
     BOOST_TEST(refused.ec == make_error_code(CURLE_PEER_FAILED_VERIFICATION));
 }
@@ -80,7 +80,7 @@ BOOST_AUTO_TEST_CASE(https_tunnels_through_connect_and_is_verified_end_to_end) {
 BOOST_AUTO_TEST_CASE(a_tunnel_the_proxy_cannot_open_is_an_error) {
     REQUIRE_TINYPROXY(proxy);
     request req("https://127.0.0.1:" + std::to_string(free_loopback_port()) + "/");
-    req.proxy = proxy_url(proxy);
+    req.options.proxy = proxy_url(proxy);
     auto out = fetch_sync(io, eng, req);
     // libcurl 7.88: the proxy's error answer to CONNECT is a receive error.
     BOOST_TEST(out.ec == make_error_code(CURLE_RECV_ERROR));
@@ -88,13 +88,13 @@ BOOST_AUTO_TEST_CASE(a_tunnel_the_proxy_cannot_open_is_an_error) {
 
     // And the engine goes on: the next fetch through the same proxy works.
     request ok(plain.url("/hello"));
-    ok.proxy = proxy_url(proxy);
+    ok.options.proxy = proxy_url(proxy);
     BOOST_TEST(!fetch_sync(io, eng, ok).ec);
 }
 
 BOOST_AUTO_TEST_CASE(a_proxy_that_is_not_there_is_a_connect_error) {
     request req(plain.url("/hello"));
-    req.proxy = "http://127.0.0.1:" + std::to_string(free_loopback_port());
+    req.options.proxy = "http://127.0.0.1:" + std::to_string(free_loopback_port());
     auto out = fetch_sync(io, eng, req);
     BOOST_TEST(out.ec == make_error_code(CURLE_COULDNT_CONNECT));
     BOOST_TEST(plain.requests_seen() == 0u);

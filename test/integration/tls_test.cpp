@@ -27,7 +27,7 @@ struct fixture {
     }
     request trusting(const std::string& url) const {
         request req(url);
-        req.ca_file = pki.ca_file;
+        req.options.tls.ca_file = pki.ca_file;
         return req;
     }
 };
@@ -72,8 +72,8 @@ BOOST_AUTO_TEST_CASE(bad_certificates_are_refused) {
 BOOST_AUTO_TEST_CASE(verification_off_is_explicit) {
     curlasio::test::test_server server(with_cert(pki.self_signed_cert_file));
     request req(server.url("/hello"));
-    req.verify_peer = false;
-    req.verify_host = false;
+    req.options.tls.verify_peer = false;
+    req.options.tls.verify_host = false;
     auto out = fetch_sync(io, eng, req);
     BOOST_TEST(!out.ec);
     BOOST_TEST(out.res.status == 200);

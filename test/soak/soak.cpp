@@ -290,7 +290,7 @@ enum class kind : std::uint8_t {
     delayed,      // /d: same, after a few ms
     reset,        // RST mid-body: an error
     close,        // closed without a response: an error
-    stall,        // silence: request.timeout fires, errc::timed_out
+    stall,        // silence: request.options.timeout fires, errc::timed_out
     cancel_now,   // cancellation emitted right after the call: operation_aborted
     cancel_later, // emitted after 0-20 ms on a delayed response: aborted or 200
     refused,      // nothing listens: CURLE_COULDNT_CONNECT
@@ -532,9 +532,9 @@ void soak::launch() {
     curlasio::request req(std::move(url));
     // Only stalls are meant to time out; the long deadline on the others
     // turns a hang into a counted failure instead of a stuck run.
-    req.timeout = k == kind::stall ? opt_.stall_timeout : std::chrono::milliseconds(30'000);
-    req.connect_timeout = std::chrono::seconds(10);
-    req.decompress = false;
+    req.options.timeout = k == kind::stall ? opt_.stall_timeout : std::chrono::milliseconds(30'000);
+    req.options.connect_timeout = std::chrono::seconds(10);
+    req.options.decompress = false;
 
     ++in_flight_;
     if (k == kind::cancel_now || k == kind::cancel_later) {

@@ -32,7 +32,7 @@ easy_ptr make_easy() {
 // Applies every stored setter, returning their results in order.
 std::vector<CURLcode> apply(const request& r, CURL* h) {
     std::vector<CURLcode> out;
-    for (const auto& set : r.curl_options)
+    for (const auto& set : r.options.curl_options)
         out.push_back(set(h));
     return out;
 }
@@ -60,7 +60,7 @@ BOOST_AUTO_TEST_CASE(accepts_normal_requests) {
     BOOST_TEST(request("http://localhost/").is_well_formed());
     BOOST_TEST(good_request().is_well_formed());
     request r("http://localhost/");
-    r.user_agent.clear(); // no User-Agent at all
+    r.options.user_agent.clear(); // no User-Agent at all
     BOOST_TEST(r.is_well_formed());
     for (const char* m : {"GET", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS", "PROPFIND"})
         BOOST_TEST(request("http://localhost/", m).is_well_formed());
@@ -73,7 +73,7 @@ BOOST_AUTO_TEST_CASE(rejects_cr_lf_nul_everywhere) {
     const std::function<void(request&, const std::string&)> fields[] = {
         [](request& r, const std::string& s) { r.method = s; },
         [](request& r, const std::string& s) { r.url = s; },
-        [](request& r, const std::string& s) { r.user_agent = s; },
+        [](request& r, const std::string& s) { r.options.user_agent = s; },
         [](request& r, const std::string& s) { r.add_header(s, "value"); },
         [](request& r, const std::string& s) { r.add_header("X-Name", s); },
         [](request& r, const std::string& s) { r.headers.front().second = s; },
@@ -129,7 +129,7 @@ BOOST_AUTO_TEST_CASE(why_malformed_names_the_field_and_the_reason) {
         {[](request& r) { r.method.clear(); }, "the method is empty"},
         {[&](request& r) { r.method = "GE" + nul + "T"; }, "the method holds CR, LF or NUL"},
         {[](request& r) { r.url += "\r\nX-Evil: 1"; }, "the URL holds CR, LF or NUL"},
-        {[](request& r) { r.user_agent = "agent\n"; }, "the user agent holds CR, LF or NUL"},
+        {[](request& r) { r.options.user_agent = "agent\n"; }, "the user agent holds CR, LF or NUL"},
         {[](request& r) { r.add_header("X-Bad:Name", "v"); }, "a header name holds ':'"},
         {[](request& r) { r.add_header("", "v"); }, "a header name is empty"},
         {[](request& r) { r.add_header("X\rY", "v"); }, "a header name holds CR, LF or NUL"},
@@ -166,7 +166,7 @@ BOOST_AUTO_TEST_CASE(set_option_strings_are_copied) {
         temp.assign(temp.size(), 'X'); // mutate, then destroy: the setter owns a copy
     }
     auto h = make_easy();
-    BOOST_REQUIRE(r.curl_options.size() == 1u);
+    BOOST_REQUIRE(r.options.curl_options.size() == 1u);
     BOOST_TEST(apply(r, h.get()) == std::vector<CURLcode>{CURLE_OK}, boost::test_tools::per_element());
     BOOST_TEST(effective_url(h.get()) == "http://copied.test/a");
 
@@ -231,7 +231,7 @@ BOOST_AUTO_TEST_CASE(request_copies_keep_setters) {
     request r;
     r.set_option(CURLOPT_URL, std::string("http://copy.test/"));
     const request copy = r; // async_fetch copies the request
-    r.curl_options.clear();
+    r.options.curl_options.clear();
     auto h = make_easy();
     BOOST_TEST(apply(copy, h.get()) == std::vector<CURLcode>{CURLE_OK}, boost::test_tools::per_element());
     BOOST_TEST(effective_url(h.get()) == "http://copy.test/");
