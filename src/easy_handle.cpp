@@ -19,14 +19,6 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
            });
 }
 
-std::string_view trim(std::string_view s) noexcept {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-        s.remove_suffix(1);
-    return s;
-}
-
 long curl_http_version(http_version v) noexcept {
     switch (v) {
     case http_version::http1_0: return CURL_HTTP_VERSION_1_0;
@@ -297,10 +289,11 @@ std::size_t easy_handle::on_header(char* data, std::size_t size, std::size_t n, 
     if (self->activity_)
         *self->activity_ += len;
     try {
-        self->header_line(std::string_view(data, len));
-        self->header_bytes_ += len;
+        using event = response_head_parser::event;
+        if (self->head_.on_line(std::string_view(data, len)) == event::final_end)
+            curl_easy_getinfo(self->handle_, CURLINFO_REDIRECT_COUNT, &self->redirects_at_head_end_);
         const std::size_t cap = self->max_header_size_;
-        if (cap && self->header_bytes_ > cap) {
+        if (cap && self->head_.head_bytes() > cap) {
             self->headers_too_large_ = true;
             return 0; // CURLE_WRITE_ERROR
         }
@@ -314,52 +307,6 @@ std::size_t easy_handle::on_header(char* data, std::size_t size, std::size_t n, 
     return size * n;
 }
 
-void easy_handle::header_line(std::string_view line) {
-    // libcurl hands over each response head line by line, status line first
-    // and an empty line last; a 1xx or a followed redirect then starts the
-    // next head. Only the first line of a head is a status line: a field that
-    // merely starts with "HTTP/" must not restart the head.
-    if (at_status_line_) {
-        at_status_line_ = false;
-        if (line.substr(0, 5) == "HTTP/") {
-            // Keep only the headers of the last response.
-            header_bytes_ = 0;
-            head_done_ = false;
-            headers_.clear();
-            reason_.clear();
-            status_ = 0;
-            const auto sp = line.find(' ');
-            std::string_view rest = sp == std::string_view::npos ? std::string_view{} : line.substr(sp + 1);
-            // Three digits at most (RFC 9110); libcurl has validated them.
-            for (std::size_t i = 0; i < rest.size() && i < 3 && rest[i] >= '0' && rest[i] <= '9'; ++i)
-                status_ = status_ * 10 + (rest[i] - '0');
-            if (auto sp2 = rest.find(' '); sp2 != std::string_view::npos)
-                reason_ = std::string(trim(rest.substr(sp2 + 1)));
-            return;
-        }
-    }
-    if (line == "\r\n" || line == "\n") {
-        at_status_line_ = true; // end of this head
-        if (status_ < 100 || status_ >= 200) {
-            head_done_ = true;
-            curl_easy_getinfo(handle_, CURLINFO_REDIRECT_COUNT, &redirects_at_head_end_);
-        }
-        return;
-    }
-    std::string_view content = trim(line);
-    if (content.empty())
-        return;
-    if ((line.front() == ' ' || line.front() == '\t') && !headers_.empty()) {
-        // obsolete line folding continues the previous field's value
-        headers_.extend_last(content);
-        return;
-    }
-    auto colon = content.find(':');
-    if (colon == std::string_view::npos)
-        return;
-    headers_.add(trim(content.substr(0, colon)), trim(content.substr(colon + 1)));
-}
-
 // libcurl 7.88 reports a header line too long for its buffer as
 // CURLE_OUT_OF_MEMORY, as it does a failed allocation. They are told apart
 // by when it happened: after the request went out and before the body of
@@ -368,7 +315,7 @@ bool easy_handle::receiving_head() const noexcept {
     long sent = 0;
     if (curl_easy_getinfo(handle_, CURLINFO_REQUEST_SIZE, &sent) != CURLE_OK || sent <= 0)
         return false;
-    if (!head_done_)
+    if (!head_.final_head_done())
         return true;
     long redirects = 0;
     curl_easy_getinfo(handle_, CURLINFO_REDIRECT_COUNT, &redirects);
@@ -400,8 +347,8 @@ error_code easy_handle::result_error(CURLcode result) const noexcept {
 response easy_handle::take_response(CURLcode result) {
     CURL* h = handle_;
     response r;
-    r.reason = std::move(reason_);
-    r.headers = std::move(headers_);
+    r.reason = std::move(head_.reason());
+    r.headers = std::move(head_.headers());
     r.body = std::move(body_);
     if (h) {
         // libcurl's code is the origin's status, set as its status line is

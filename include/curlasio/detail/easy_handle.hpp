@@ -5,6 +5,7 @@
 // collects the response. The handle comes from the engine (fresh, or reused
 // after curl_easy_reset) and goes back to it when the transfer ends.
 
+#include <curlasio/detail/response_head_parser.hpp>
 #include <curlasio/error.hpp>
 #include <curlasio/request.hpp>
 #include <curlasio/response.hpp>
@@ -66,7 +67,6 @@ private:
     static std::size_t on_header(char* data, std::size_t size, std::size_t n, void* self) noexcept;
     static int on_xferinfo(void* self, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                            curl_off_t ulnow) noexcept;
-    void header_line(std::string_view line);
 
     // libcurl's own limits on a response head that can end a transfer.
     enum class libcurl_limit { none, header_line, response_heads };
@@ -85,17 +85,12 @@ private:
     std::size_t max_response_size_ = 0;
     std::size_t max_header_size_ = 0;
     // The response being received; the rest is read from libcurl at the end.
-    int status_ = 0;                 // of the head being parsed, to tell 1xx heads
-    std::string reason_;
-    header_list headers_;
+    response_head_parser head_;
     std::string body_;
     std::uint64_t* activity_ = nullptr;
     std::uint64_t body_bytes_ = 0;   // delivered, for max_response_size
-    std::size_t header_bytes_ = 0;   // of the current response head
     std::exception_ptr exception_;   // thrown by a user callback
-    bool at_status_line_ = true;     // the next header line starts a response head
-    bool head_done_ = false;         // a final (non-1xx) head has ended...
-    long redirects_at_head_end_ = 0; // ...with libcurl's redirect count then at this
+    long redirects_at_head_end_ = 0; // libcurl's redirect count when a final head ended
     bool too_large_ = false;
     bool headers_too_large_ = false;
     bool out_of_memory_ = false;
