@@ -102,7 +102,7 @@ easy_handle::~easy_handle() {
     curl_slist_free_all(header_list_);
 }
 
-error_code easy_handle::prepare(CURL* fresh, request&& req) {
+error_code easy_handle::prepare(CURL* fresh, request&& req, body_sink* sink) {
     handle_ = fresh;
     if (!handle_)
         return errc::out_of_resources;
@@ -117,6 +117,7 @@ error_code easy_handle::prepare(CURL* fresh, request&& req) {
     request_body_ = std::move(req.body);
     options_ = std::move(req.options.curl_options);
     on_body_ = std::move(req.on_body);
+    sink_ = sink ? sink : on_body_ ? static_cast<body_sink*>(&callback_sink_) : &string_sink_;
     on_progress_ = std::move(req.on_progress);
     max_response_size_ = req.options.limits.max_response_size;
     max_header_size_ = req.options.limits.max_header_size;
@@ -249,24 +250,37 @@ std::size_t easy_handle::on_body(char* data, std::size_t size, std::size_t n, vo
         self->too_large_ = true;
         return 0; // makes libcurl fail with CURLE_WRITE_ERROR
     }
-    self->body_bytes_ += len;
-    if (self->activity_)
-        *self->activity_ += len;
+    sink_result r;
     try {
-        if (self->on_body_)
-            self->on_body_(std::string_view(data, len));
-        else
-            self->body_.append(data, len);
+        r = self->sink_->consume(std::string_view(data, len));
     } catch (...) {
-        // Storing the body can only run out of memory; the user's consumer
-        // may throw anything.
-        if (self->on_body_)
-            self->exception_ = std::current_exception();
-        else
-            self->out_of_memory_ = true;
+        self->exception_ = std::current_exception();
         return 0;
     }
-    return len;
+    switch (r.status) {
+    case sink_status::consumed:
+        // Counted once taken: a paused chunk comes again.
+        self->body_bytes_ += len;
+        if (self->activity_)
+            *self->activity_ += len;
+        return len;
+    case sink_status::pause:
+        self->paused_ = true;
+        return CURL_WRITEFUNC_PAUSE;
+    case sink_status::fail:
+        break;
+    }
+    self->sink_error_ = r.ec ? r.ec : make_error_code(CURLE_WRITE_ERROR);
+    return 0;
+}
+
+sink_result easy_handle::string_sink::consume(std::string_view chunk) {
+    try {
+        s_.append(chunk);
+    } catch (...) { // bad_alloc, or length_error past what a string holds
+        return {sink_status::fail, make_error_code(CURLE_OUT_OF_MEMORY)};
+    }
+    return {};
 }
 
 int easy_handle::on_xferinfo(void* p, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
@@ -341,6 +355,8 @@ error_code easy_handle::result_error(CURLcode result) const noexcept {
         return errc::response_too_large;
     if (out_of_memory_)
         return make_error_code(CURLE_OUT_OF_MEMORY);
+    if (sink_error_)
+        return sink_error_;
     return make_error_code(result);
 }
 

@@ -8,7 +8,11 @@ namespace detail {
 
 std::uint64_t next_transfer_id(engine_impl& e) noexcept { return e.next_id(); }
 
-void submit(engine_impl& e, transfer_ptr t, request req) { e.submit(std::move(t), std::move(req)); }
+void submit(engine_impl& e, transfer_ptr t, request req, body_sink* sink) {
+    e.submit(std::move(t), std::move(req), sink);
+}
+
+void resume_async(engine_impl& e, std::uint64_t id) { e.resume_async(id); }
 
 void cancel_async(engine_impl& e, std::uint64_t id, boost::asio::cancellation_type type) {
     e.cancel_async(id, type);

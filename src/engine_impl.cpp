@@ -104,10 +104,27 @@ void engine_impl::release_everything() noexcept {
 
 // ---- entry points from any thread --------------------------------------------
 
-void engine_impl::submit(transfer_ptr t, request req) {
-    post_busy([t = std::move(t), req = std::move(req)](engine_impl& e) mutable {
-        e.start(std::move(t), std::move(req));
+void engine_impl::submit(transfer_ptr t, request req, body_sink* sink) {
+    post_busy([t = std::move(t), req = std::move(req), sink](engine_impl& e) mutable {
+        e.start(std::move(t), std::move(req), sink);
     });
+}
+
+void engine_impl::resume_async(std::uint64_t id) {
+    post_busy([id](engine_impl& e) { e.resume(id); });
+}
+
+void engine_impl::resume(std::uint64_t id) {
+    auto it = transfers_.find(id);
+    if (it == transfers_.end() || shut_down_)
+        return; // finished meanwhile
+    // The kept chunk may be handed to the sink before this returns (and the
+    // sink may pause again); libcurl then asks for a 0 ms timer, which the
+    // schedule posts, so the transfer goes on reading.
+    ++actions_;
+    it->second->easy.unpause();
+    curl_easy_pause(it->second->easy.native(), CURLPAUSE_CONT);
+    after_action();
 }
 
 void engine_impl::cancel_async(std::uint64_t id, asio::cancellation_type type) {
@@ -143,11 +160,11 @@ void engine_impl::close() noexcept {
 
 // ---- transfers ----------------------------------------------------------------
 
-void engine_impl::start(transfer_ptr owned, request req) {
+void engine_impl::start(transfer_ptr owned, request req, body_sink* sink) {
     transfer* t = owned.release(); // from here on, complete() frees it
     if (shut_down_)
         return t->complete(asio::error::operation_aborted, response{});
-    if (error_code ec = t->easy.prepare(handles_.take(), std::move(req))) {
+    if (error_code ec = t->easy.prepare(handles_.take(), std::move(req), sink)) {
         response r;
         r.error_message = t->easy.refusal_message(ec);
         return t->complete(ec, std::move(r));

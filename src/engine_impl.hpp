@@ -65,7 +65,10 @@ public:
 
     /// From any thread: hands `t` and what it must fetch to the engine
     /// (posted to its executor).
-    void submit(transfer_ptr t, request req);
+    void submit(transfer_ptr t, request req, body_sink* sink = nullptr);
+    /// From any thread: resumes transfer `id` after its sink paused it
+    /// (posted; the only caller of curl_easy_pause).
+    void resume_async(std::uint64_t id);
     /// From any thread: aborts transfer `id` if it is still running and
     /// `type` may abort it at its stage (see async_fetch).
     void cancel_async(std::uint64_t id, boost::asio::cancellation_type type);
@@ -132,7 +135,8 @@ private:
     }
 
     // ---- transfers (engine_impl.cpp) ----
-    void start(transfer_ptr t, request req);
+    void start(transfer_ptr t, request req, body_sink* sink);
+    void resume(std::uint64_t id);
     void cancel(std::uint64_t id, boost::asio::cancellation_type type);
     void abort_all(error_code ec);
     void shutdown();
@@ -159,6 +163,11 @@ private:
     void unpark_idle_connections();
     /// An idle connection became readable: make libcurl see it dead.
     void retire_idle(int fd);
+    /// A REMOVE says a connection went idle; the transfer that said it is
+    /// kept, since a paused or rate-limited one REMOVEs its socket too and
+    /// its connection is still in use while it runs.
+    void note_idle_owner(int fd, CURL* easy) noexcept;
+    bool idle_owner_running(int fd) const noexcept;
     bool has_descriptor(int fd) const noexcept;
     /// Runs the check the socket table asked for on our duplicate of `fd`.
     bool run_probe(int fd, probe p) const noexcept;
@@ -189,6 +198,7 @@ private:
     std::atomic<std::thread::id> owner_{};
     std::uint64_t actions_ = 0; // calls that let libcurl run transfers
     bool idle_parked_ = false;  // idle connections unwatched (no transfer)
+    std::vector<std::uint64_t> idle_owner_; // by fd: the transfer whose REMOVE made it idle
 
     // The stall watchdog: a timer that runs while transfers do (absent when
     // the interval is zero), its decisions, and the bytes it counts.

@@ -54,8 +54,13 @@ void engine_impl::on_wait(int fd, wait_kind kind, std::uint64_t generation, cons
     wait_outcome w = table_.on_wait_done(fd, kind, generation, aborted, ec && !aborted);
     if (shut_down_)
         return;
-    if (w.idle_readable)
-        return retire_idle(fd);
+    if (w.idle_readable) {
+        // Still in use by a paused transfer: libcurl watches it again on
+        // resume. Idle for real: never reuse it.
+        if (!idle_owner_running(fd))
+            retire_idle(fd);
+        return;
+    }
     if (!w.act)
         return;
     socket_action(fd, w.events);
@@ -236,8 +241,11 @@ void engine_impl::unpark_idle_connections() {
 }
 
 void engine_impl::watchdog_tick() {
-    const bool stalled =
-        !transfers_.empty() && !schedule_.armed() && !schedule_.posted() && !any_wait_armed();
+    // A transfer its sink paused waits for its reader, not for libcurl.
+    bool any_unpaused = false;
+    for (const auto& [id, t] : transfers_)
+        any_unpaused = any_unpaused || !t->easy.paused();
+    const bool stalled = any_unpaused && !schedule_.armed() && !schedule_.posted() && !any_wait_armed();
     const watchdog::tick_decision d = watchdog_->on_tick(activity_, stalled);
     for (int fd : d.resume)
         if (table_.watched(fd))
@@ -264,6 +272,24 @@ bool engine_impl::any_wait_armed() const {
         if (table_.armed(fd, wait_kind::read) || table_.armed(fd, wait_kind::write))
             return true;
     return false;
+}
+
+void engine_impl::note_idle_owner(int fd, CURL* easy) noexcept {
+    void* p = nullptr;
+    if (fd < 0 || curl_easy_getinfo(easy, CURLINFO_PRIVATE, &p) != CURLE_OK || !p)
+        return;
+    try {
+        if (static_cast<std::size_t>(fd) >= idle_owner_.size())
+            idle_owner_.resize(static_cast<std::size_t>(fd) + 1);
+        idle_owner_[fd] = static_cast<transfer*>(p)->id;
+    } catch (...) {
+        // No room to remember it: the connection counts as idle.
+    }
+}
+
+bool engine_impl::idle_owner_running(int fd) const noexcept {
+    return fd >= 0 && static_cast<std::size_t>(fd) < idle_owner_.size() &&
+           transfers_.count(idle_owner_[fd]) != 0;
 }
 
 bool engine_impl::has_descriptor(int fd) const noexcept {

@@ -5,6 +5,7 @@
 // collects the response. The handle comes from the engine (fresh, or reused
 // after curl_easy_reset) and goes back to it when the transfer ends.
 
+#include <curlasio/detail/body_sink.hpp>
 #include <curlasio/detail/response_head_parser.hpp>
 #include <curlasio/error.hpp>
 #include <curlasio/request.hpp>
@@ -37,7 +38,9 @@ public:
     /// reads later (the body, the escape-hatch setters), the callbacks and the
     /// caps; the rest of the request is libcurl's copy from then on. On
     /// failure nothing may be added to a multi handle.
-    error_code prepare(CURL* h, request&& req);
+    /// `sink`, when given, takes the body instead of response::body or
+    /// request::on_body; it must outlive the transfer.
+    error_code prepare(CURL* h, request&& req, body_sink* sink = nullptr);
     /// For response::error_message when prepare() failed: its error's
     /// message, and for a malformed request which field and why.
     std::string refusal_message(error_code ec) const;
@@ -50,6 +53,11 @@ public:
         reusable = options_.empty();
         return std::exchange(handle_, nullptr);
     }
+
+    /// The sink paused the transfer and it has not been resumed since.
+    bool paused() const noexcept { return paused_; }
+    /// The engine is about to resume the transfer.
+    void unpause() noexcept { paused_ = false; }
 
     /// The error for libcurl's result, refined by what the callbacks saw
     /// (size cap hit, allocation failure).
@@ -73,6 +81,27 @@ private:
     libcurl_limit libcurl_limit_hit(CURLcode result) const noexcept;
     bool receiving_head() const noexcept;
 
+    // The engine's two sinks: the body stored whole, or handed to on_body.
+    class string_sink final : public body_sink {
+    public:
+        explicit string_sink(std::string& s) noexcept : s_(s) {}
+        sink_result consume(std::string_view chunk) override;
+
+    private:
+        std::string& s_;
+    };
+    class callback_sink final : public body_sink {
+    public:
+        explicit callback_sink(std::function<void(std::string_view)>& f) noexcept : f_(f) {}
+        sink_result consume(std::string_view chunk) override {
+            f_(chunk);
+            return {};
+        }
+
+    private:
+        std::function<void(std::string_view)>& f_;
+    };
+
     CURL* handle_ = nullptr;
     std::string_view refused_because_; // static text: why prepare() refused
     curl_slist* header_list_ = nullptr;
@@ -87,6 +116,11 @@ private:
     // The response being received; the rest is read from libcurl at the end.
     response_head_parser head_;
     std::string body_;
+    string_sink string_sink_{body_};
+    callback_sink callback_sink_{on_body_};
+    body_sink* sink_ = &string_sink_;
+    error_code sink_error_; // a sink's failure
+    bool paused_ = false;
     std::uint64_t* activity_ = nullptr;
     std::uint64_t body_bytes_ = 0;   // delivered, for max_response_size
     std::exception_ptr exception_;   // thrown by a user callback

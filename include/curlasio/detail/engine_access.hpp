@@ -4,6 +4,7 @@
 // The narrow interface the operation templates (async_fetch) need of an
 // engine, whose state (detail::engine_impl) is private to the library.
 
+#include <curlasio/detail/body_sink.hpp>
 #include <curlasio/detail/transfer.hpp>
 #include <curlasio/engine.hpp>
 #include <curlasio/request.hpp>
@@ -20,7 +21,10 @@ class engine_impl;
 /// From any thread: a transfer id unique within the engine.
 std::uint64_t next_transfer_id(engine_impl& e) noexcept;
 /// From any thread: hands `t` and its request to the engine (posted).
-void submit(engine_impl& e, transfer_ptr t, request req);
+/// `sink`, when given, takes the body (and must outlive the transfer).
+void submit(engine_impl& e, transfer_ptr t, request req, body_sink* sink = nullptr);
+/// From any thread: resumes transfer `id` after its sink paused (posted).
+void resume_async(engine_impl& e, std::uint64_t id);
 /// From any thread: aborts transfer `id` if `type` may at its stage (posted).
 void cancel_async(engine_impl& e, std::uint64_t id, boost::asio::cancellation_type type);
 
