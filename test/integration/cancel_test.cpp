@@ -8,8 +8,7 @@
 // an order: the fetch completed while its response was still pending. Time
 // limits only guard against hangs.
 
-#include "common.hpp"
-#include "probe.hpp"
+#include <toolkit/toolkit.hpp>
 
 #include <support/test_server.hpp>
 

@@ -3,11 +3,9 @@
 // the process's descriptors return to their baseline and the engine serves
 // the next fetch.
 
-#include "common.hpp"
+#include <toolkit/toolkit.hpp>
 #include "internals.hpp"
-#include "probe.hpp"
 
-#include <support/fd_count.hpp>
 #include <support/test_server.hpp>
 
 #include <boost/asio/bind_cancellation_slot.hpp>

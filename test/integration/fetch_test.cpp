@@ -1,8 +1,7 @@
 // Behaviour of plain fetches against the in-process Beast server.
 
-#include "common.hpp"
+#include <toolkit/toolkit.hpp>
 
-#include <support/fd_count.hpp>
 #include <support/test_server.hpp>
 
 #include <boost/asio/error.hpp>

@@ -1,10 +1,8 @@
 // Engine lifetime: cancel(), destruction and move-assignment with transfers in
 // flight, and the io_context going away under the engine.
 
-#include "common.hpp"
-#include "probe.hpp"
+#include <toolkit/toolkit.hpp>
 
-#include <support/fd_count.hpp>
 #include <support/test_server.hpp>
 
 #include <boost/asio/error.hpp>

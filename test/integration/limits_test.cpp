@@ -5,9 +5,8 @@
 // HTTP/2 with prior knowledge against a real nghttpd; a cookie option that
 // follows redirects.
 
-#include "common.hpp"
+#include <toolkit/toolkit.hpp>
 #include "peer_process.hpp"
-#include "probe.hpp"
 
 #include <support/test_pki.hpp>
 #include <support/test_server.hpp>

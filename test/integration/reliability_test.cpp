@@ -3,11 +3,9 @@
 // moved-from engine, `total` cancellation after the request went out, the
 // watchdog and fast uploads, and bytes a server sends on an idle connection.
 
-#include "common.hpp"
+#include <toolkit/toolkit.hpp>
 #include "internals.hpp"
-#include "probe.hpp"
 
-#include <support/fd_count.hpp>
 #include <support/test_server.hpp>
 
 #include <boost/asio/bind_cancellation_slot.hpp>

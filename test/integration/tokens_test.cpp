@@ -1,7 +1,7 @@
 // One behaviour, every completion token style; where handlers run; which
 // allocator the operation uses.
 
-#include "common.hpp"
+#include <toolkit/toolkit.hpp>
 
 #include <support/test_server.hpp>
 
