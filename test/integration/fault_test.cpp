@@ -49,10 +49,7 @@ using curlasio::test::steady;
 
 namespace {
 
-struct fixture {
-    curlasio::test::test_server server;
-    asio::io_context io;
-    engine eng{io};
+struct fixture : curlasio::test::engine_fixture {
     std::size_t baseline = open_fd_count();
 
     // Both ends of every connection of the fault are gone (the server closes

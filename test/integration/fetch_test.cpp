@@ -18,11 +18,7 @@ using curlasio::test::pattern;
 
 namespace {
 
-struct fixture {
-    curlasio::test::test_server server;
-    asio::io_context io;
-    engine eng{io};
-};
+using fixture = curlasio::test::engine_fixture;
 
 } // namespace
 

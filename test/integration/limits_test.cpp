@@ -26,10 +26,7 @@ using namespace curlasio::test;
 
 namespace {
 
-struct fixture {
-    test_server server;
-    asio::io_context io;
-    engine eng{io};
+struct fixture : curlasio::test::engine_fixture {
 
     outcome fetch(const std::string& path, std::size_t max_header_size = request{}.max_header_size) {
         request req(server.url(path));

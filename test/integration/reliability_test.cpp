@@ -117,9 +117,7 @@ private:
 const std::string forged = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged";
 const std::string real_answer = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nreal";
 
-struct fixture {
-    curlasio::test::test_server server;
-    asio::io_context io;
+struct fixture : curlasio::test::server_fixture {
 
     std::size_t baseline_fds() {
         { asio::steady_timer make_reactor(io); }

@@ -11,17 +11,18 @@
 
 namespace curlasio::test {
 
+// Shared by an allocator and all its rebound copies.
+struct allocation_counts {
+    std::atomic<int> allocations{0};
+    std::atomic<int> frees{0};
+};
+
 template <typename T>
 class counting_allocator {
-    struct counts {
-        std::atomic<int> allocations{0};
-        std::atomic<int> frees{0};
-    };
-
 public:
     using value_type = T;
 
-    counting_allocator() : counts_(std::make_shared<counts>()) {}
+    counting_allocator() : counts_(std::make_shared<allocation_counts>()) {}
     // Rebound copies share the counts.
     template <typename U>
     counting_allocator(const counting_allocator<U>& o) noexcept : counts_(o.counts_) {}
@@ -48,7 +49,7 @@ public:
 private:
     template <typename U>
     friend class counting_allocator;
-    std::shared_ptr<counts> counts_;
+    std::shared_ptr<allocation_counts> counts_;
 };
 
 } // namespace curlasio::test
