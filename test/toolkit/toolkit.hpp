@@ -7,6 +7,7 @@
 
 #include "counting_allocator.hpp"
 #include "engine_fixture.hpp"
+#include "fd_limit.hpp"
 #include "fds.hpp"
 #include "probe.hpp"
 #include "routes.hpp"
