@@ -8,8 +8,7 @@
 // an order: the fetch completed while its response was still pending. Time
 // limits only guard against hangs.
 
-#include "common.hpp"
-#include "probe.hpp"
+#include <toolkit/toolkit.hpp>
 
 #include <support/test_server.hpp>
 
@@ -19,7 +18,6 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/error.hpp>
-#include <boost/asio/execution.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -56,6 +54,7 @@ using curlasio::test::never_answered;
 using curlasio::test::probe;
 using curlasio::test::probe_handler;
 using curlasio::test::run_until;
+using curlasio::test::tracking_executor;
 
 // What asio::cancel_after (Boost 1.86) does, by hand: a timer that emits
 // `type` on the operation's slot unless the operation completes first.
@@ -81,43 +80,6 @@ void fetch_cancel_after(engine& eng, request req, steady::duration after,
                     }));
 }
 
-// An io_context executor that counts what is submitted through it, so a test
-// can see that a completion was posted without running it.
-class counting_executor {
-    using inner_type = decltype(asio::require(std::declval<asio::io_context::executor_type>(),
-                                              asio::execution::blocking.never));
-
-public:
-    counting_executor(asio::io_context& io, std::atomic<int>& count) noexcept
-        : inner_(asio::require(io.get_executor(), asio::execution::blocking.never)),
-          count_(&count) {}
-
-    asio::execution_context& query(asio::execution::context_t) const noexcept {
-        return asio::query(inner_, asio::execution::context);
-    }
-    static constexpr asio::execution::blocking_t query(asio::execution::blocking_t) noexcept {
-        return asio::execution::blocking.never;
-    }
-    counting_executor require(asio::execution::blocking_t::never_t) const noexcept { return *this; }
-
-    template <typename F>
-    void execute(F&& f) const {
-        count_->fetch_add(1);
-        inner_.execute(std::forward<F>(f));
-    }
-
-    friend bool operator==(const counting_executor& a, const counting_executor& b) noexcept {
-        return a.inner_ == b.inner_ && a.count_ == b.count_;
-    }
-    friend bool operator!=(const counting_executor& a, const counting_executor& b) noexcept {
-        return !(a == b);
-    }
-
-private:
-    inner_type inner_;
-    std::atomic<int>* count_;
-};
-
 struct named_type {
     asio::cancellation_type type;
     const char* name;
@@ -137,22 +99,7 @@ const named_type any_stage_types[] = {
     {asio::cancellation_type::partial, "partial"},
 };
 
-struct fixture {
-    curlasio::test::test_server server;
-    asio::io_context io;
-    engine eng{io};
-
-    // After a cancellation the engine must still serve new transfers.
-    void expect_fresh_fetch_works(engine& e) {
-        probe p;
-        async_fetch(e, request(server.url("/hello")), probe_handler(p));
-        BOOST_TEST_REQUIRE(run_until(io, [&] { return p.calls > 0; }));
-        BOOST_TEST(p.calls == 1);
-        BOOST_TEST(!p.ec);
-        BOOST_TEST(p.res.status == 200);
-        BOOST_TEST(p.res.body == "hello world");
-    }
-    void expect_fresh_fetch_works() { expect_fresh_fetch_works(eng); }
+struct fixture : curlasio::test::engine_fixture {
 
     // When the server read a request, and whether the cancellation that
     // instant triggered has been emitted (both read on the io thread).
@@ -209,7 +156,7 @@ BOOST_DATA_TEST_CASE_F(fixture, before_the_engine_started_it, data::make(cancel_
     BOOST_TEST(p.ec == asio::error::operation_aborted);
     BOOST_TEST(p.res.status == 0);
     BOOST_TEST(connections_to(server.port()) == 0u);
-    expect_fresh_fetch_works();
+    expect_fetch_works();
 }
 
 BOOST_DATA_TEST_CASE_F(fixture, while_queued_in_libcurl, data::make(any_stage_types), c) {
@@ -241,7 +188,7 @@ BOOST_DATA_TEST_CASE_F(fixture, while_queued_in_libcurl, data::make(any_stage_ty
     BOOST_TEST(first.res.body == "delayed");
     BOOST_TEST(server.requests_seen() == 1u);
     BOOST_TEST(server.connections_accepted() == 1u);
-    expect_fresh_fetch_works(limited);
+    expect_fetch_works(limited);
     BOOST_TEST(server.requests_seen() == 2u);
 }
 
@@ -273,7 +220,7 @@ BOOST_DATA_TEST_CASE_F(fixture, while_waiting_for_headers, data::make(any_stage_
     BOOST_TEST(connections_to(server.port()) == 0u);
     BOOST_TEST(curlasio::test::eventually([&] { return server.open_connections() == 0; }, 20s));
     server.on_request({});
-    expect_fresh_fetch_works();
+    expect_fetch_works();
 }
 
 BOOST_DATA_TEST_CASE_F(fixture, in_the_middle_of_the_body, data::make(any_stage_types), c) {
@@ -313,20 +260,19 @@ BOOST_DATA_TEST_CASE_F(fixture, in_the_middle_of_the_body, data::make(any_stage_
     // writes every 30 ms, so it notices at once; the limit only guards
     // against a hang.
     BOOST_TEST(curlasio::test::eventually([&] { return server.open_connections() == 0; }, 20s));
-    expect_fresh_fetch_works();
+    expect_fetch_works();
 }
 
 BOOST_DATA_TEST_CASE_F(fixture, after_the_completion_was_posted, data::make(cancel_types), c) {
     asio::io_context handler_io; // not running: the completion waits there
-    std::atomic<int> posted{0};
+    tracking_executor posted(handler_io);
     probe p;
     asio::cancellation_signal signal;
     async_fetch(eng, request(server.url("/hello")),
-                asio::bind_cancellation_slot(
-                    signal.slot(),
-                    asio::bind_executor(counting_executor(handler_io, posted), probe_handler(p))));
-    BOOST_TEST_REQUIRE(run_until(io, [&] { return posted.load() > 0; }, 10s));
-    BOOST_TEST(posted.load() == 1);
+                asio::bind_cancellation_slot(signal.slot(),
+                                             asio::bind_executor(posted, probe_handler(p))));
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return posted.submitted() > 0; }, 10s));
+    BOOST_TEST(posted.submitted() == 1);
     BOOST_TEST(p.calls == 0);
 
     signal.emit(c.type);
@@ -340,7 +286,7 @@ BOOST_DATA_TEST_CASE_F(fixture, after_the_completion_was_posted, data::make(canc
     BOOST_TEST(!p.ec);
     BOOST_TEST(p.res.status == 200);
     BOOST_TEST(p.res.body == "hello world");
-    expect_fresh_fetch_works();
+    expect_fetch_works();
 }
 
 BOOST_AUTO_TEST_CASE(emitting_none_does_nothing) {
@@ -398,7 +344,7 @@ BOOST_AUTO_TEST_CASE(awaitable_race_against_a_timer_as_tuple) {
     BOOST_TEST(fetch_calls == 1);
     BOOST_TEST(fetch_ec == asio::error::operation_aborted);
     BOOST_TEST(connections_to(server.port()) == 0u);
-    expect_fresh_fetch_works();
+    expect_fetch_works();
 }
 
 BOOST_AUTO_TEST_CASE(awaitable_race_against_a_timer_throws) {
@@ -437,7 +383,7 @@ BOOST_AUTO_TEST_CASE(awaitable_race_against_a_timer_throws) {
     BOOST_TEST(fetch_threw == 1);
     BOOST_TEST(fetch_ec == asio::error::operation_aborted);
     BOOST_TEST(connections_to(server.port()) == 0u);
-    expect_fresh_fetch_works();
+    expect_fetch_works();
 }
 
 BOOST_AUTO_TEST_SUITE_END()

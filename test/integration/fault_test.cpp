@@ -3,11 +3,9 @@
 // the process's descriptors return to their baseline and the engine serves
 // the next fetch.
 
-#include "common.hpp"
+#include <toolkit/toolkit.hpp>
 #include "internals.hpp"
-#include "probe.hpp"
 
-#include <support/fd_count.hpp>
 #include <support/test_server.hpp>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -51,10 +49,7 @@ using curlasio::test::steady;
 
 namespace {
 
-struct fixture {
-    curlasio::test::test_server server;
-    asio::io_context io;
-    engine eng{io};
+struct fixture : curlasio::test::engine_fixture {
     std::size_t baseline = open_fd_count();
 
     // Both ends of every connection of the fault are gone (the server closes

@@ -1,8 +1,7 @@
 // Behaviour of plain fetches against the in-process Beast server.
 
-#include "common.hpp"
+#include <toolkit/toolkit.hpp>
 
-#include <support/fd_count.hpp>
 #include <support/test_server.hpp>
 
 #include <boost/asio/error.hpp>
@@ -19,11 +18,7 @@ using curlasio::test::pattern;
 
 namespace {
 
-struct fixture {
-    curlasio::test::test_server server;
-    asio::io_context io;
-    engine eng{io};
-};
+using fixture = curlasio::test::engine_fixture;
 
 } // namespace
 

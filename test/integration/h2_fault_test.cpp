@@ -6,11 +6,9 @@
 // GOAWAY still covers) does. Without python3-h2 the cases are skipped, and
 // say so.
 
-#include "common.hpp"
+#include <toolkit/toolkit.hpp>
 #include "peer_process.hpp"
-#include "probe.hpp"
 
-#include <support/fd_count.hpp>
 #include <support/test_pki.hpp>
 
 #include <boost/test/unit_test.hpp>

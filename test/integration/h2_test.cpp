@@ -3,9 +3,8 @@
 // PKI, verified as any client would. Without nghttpd the cases are skipped,
 // and say so.
 
-#include "common.hpp"
+#include <toolkit/toolkit.hpp>
 #include "peer_process.hpp"
-#include "probe.hpp"
 
 #include <support/test_pki.hpp>
 

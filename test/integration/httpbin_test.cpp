@@ -4,9 +4,8 @@
 // hold up the next case. Without gunicorn or python3-httpbin the cases are
 // skipped, and say so.
 
-#include "common.hpp"
+#include <toolkit/toolkit.hpp>
 #include "peer_process.hpp"
-#include "probe.hpp"
 
 #include <boost/json/src.hpp> // Boost.JSON header-only: this is its one TU
 #include <boost/test/unit_test.hpp>

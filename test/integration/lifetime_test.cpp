@@ -1,10 +1,8 @@
 // Engine lifetime: cancel(), destruction and move-assignment with transfers in
 // flight, and the io_context going away under the engine.
 
-#include "common.hpp"
-#include "probe.hpp"
+#include <toolkit/toolkit.hpp>
 
-#include <support/fd_count.hpp>
 #include <support/test_server.hpp>
 
 #include <boost/asio/error.hpp>
@@ -67,20 +65,7 @@ bool all_aborted_once(const std::vector<probe>& probes) {
     return true;
 }
 
-struct fixture {
-    curlasio::test::test_server server;
-    asio::io_context io;
-
-    void expect_fetch_works(engine& e) {
-        probe p;
-        async_fetch(e, request(server.url("/hello")), probe_handler(p));
-        BOOST_TEST_REQUIRE(run_until(io, [&] { return p.calls > 0; }));
-        BOOST_TEST(p.calls == 1);
-        BOOST_TEST(!p.ec);
-        BOOST_TEST(p.res.status == 200);
-        BOOST_TEST(p.res.body == "hello world");
-    }
-
+struct fixture : curlasio::test::server_fixture {
     // Starts n fetches of `path` and runs until the server has read them all:
     // every one is then truly in flight.
     void start_in_flight(engine& e, std::vector<probe>& probes, const std::string& path) {

@@ -5,9 +5,8 @@
 // HTTP/2 with prior knowledge against a real nghttpd; a cookie option that
 // follows redirects.
 
-#include "common.hpp"
+#include <toolkit/toolkit.hpp>
 #include "peer_process.hpp"
-#include "probe.hpp"
 
 #include <support/test_pki.hpp>
 #include <support/test_server.hpp>
@@ -27,10 +26,7 @@ using namespace curlasio::test;
 
 namespace {
 
-struct fixture {
-    test_server server;
-    asio::io_context io;
-    engine eng{io};
+struct fixture : curlasio::test::engine_fixture {
 
     outcome fetch(const std::string& path, std::size_t max_header_size = request{}.options.limits.max_header_size) {
         request req(server.url(path));

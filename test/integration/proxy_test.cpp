@@ -2,7 +2,7 @@
 // loopback port, in front of the in-process Beast server (plain and TLS).
 // Without tinyproxy the cases are skipped, and say so.
 
-#include "common.hpp"
+#include <toolkit/toolkit.hpp>
 #include "peer_process.hpp"
 
 #include <support/test_pki.hpp>

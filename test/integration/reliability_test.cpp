@@ -3,11 +3,9 @@
 // moved-from engine, `total` cancellation after the request went out, the
 // watchdog and fast uploads, and bytes a server sends on an idle connection.
 
-#include "common.hpp"
+#include <toolkit/toolkit.hpp>
 #include "internals.hpp"
-#include "probe.hpp"
 
-#include <support/fd_count.hpp>
 #include <support/test_server.hpp>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -119,9 +117,7 @@ private:
 const std::string forged = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged";
 const std::string real_answer = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nreal";
 
-struct fixture {
-    curlasio::test::test_server server;
-    asio::io_context io;
+struct fixture : curlasio::test::server_fixture {
 
     std::size_t baseline_fds() {
         { asio::steady_timer make_reactor(io); }

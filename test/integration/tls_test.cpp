@@ -1,6 +1,6 @@
 // HTTPS against the in-process server with certificates minted at test time.
 
-#include "common.hpp"
+#include <toolkit/toolkit.hpp>
 
 #include <support/test_pki.hpp>
 #include <support/test_server.hpp>

@@ -1,7 +1,7 @@
 // One behaviour, every completion token style; where handlers run; which
 // allocator the operation uses.
 
-#include "common.hpp"
+#include <toolkit/toolkit.hpp>
 
 #include <support/test_server.hpp>
 
@@ -10,7 +10,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/execution.hpp>
 #include <boost/asio/spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
@@ -23,69 +22,12 @@
 
 namespace asio = boost::asio;
 using namespace curlasio;
-using curlasio::test::test_server;
+using curlasio::test::counting_allocator;
+using curlasio::test::tracking_executor;
 
 namespace {
 
-struct fixture {
-    test_server server;
-    asio::io_context io;
-    engine eng{io};
-};
-
-// An executor that never runs work inline and marks the work it runs, so a
-// handler can check that it runs inside it.
-struct tracking_executor {
-    asio::io_context::executor_type inner;
-    std::shared_ptr<std::atomic<int>> executed = std::make_shared<std::atomic<int>>(0);
-    static inline thread_local int depth = 0;
-
-    asio::execution_context& query(asio::execution::context_t) const noexcept {
-        return asio::query(inner, asio::execution::context);
-    }
-    static constexpr asio::execution::blocking_t query(asio::execution::blocking_t) noexcept {
-        return asio::execution::blocking.never;
-    }
-    template <typename F>
-    void execute(F f) const {
-        ++*executed;
-        asio::post(inner, [f = std::move(f)]() mutable {
-            ++depth;
-            f();
-            --depth;
-        });
-    }
-    bool operator==(const tracking_executor& o) const noexcept {
-        return inner == o.inner && executed == o.executed;
-    }
-    bool operator!=(const tracking_executor& o) const noexcept { return !(*this == o); }
-};
-static_assert(asio::execution::is_executor<tracking_executor>::value);
-
-// Counts allocations made through it (shared between rebound copies).
-template <typename T>
-struct counting_allocator {
-    using value_type = T;
-    std::shared_ptr<std::atomic<int>> live;
-    std::shared_ptr<std::atomic<int>> total;
-
-    counting_allocator(std::shared_ptr<std::atomic<int>> l, std::shared_ptr<std::atomic<int>> t)
-        : live(std::move(l)), total(std::move(t)) {}
-    template <typename U>
-    counting_allocator(const counting_allocator<U>& o) : live(o.live), total(o.total) {}
-
-    T* allocate(std::size_t n) {
-        ++*live;
-        ++*total;
-        return std::allocator<T>().allocate(n);
-    }
-    void deallocate(T* p, std::size_t n) {
-        --*live;
-        std::allocator<T>().deallocate(p, n);
-    }
-    template <typename U>
-    bool operator==(const counting_allocator<U>& o) const noexcept { return live == o.live; }
-};
+using fixture = curlasio::test::engine_fixture;
 
 void check_hello(const error_code& ec, const response& r) {
     BOOST_TEST(!ec);
@@ -191,21 +133,21 @@ BOOST_AUTO_TEST_CASE(yield_context) {
 }
 
 BOOST_AUTO_TEST_CASE(handler_runs_on_its_associated_executor_never_inline) {
-    tracking_executor tracker{io.get_executor()};
+    tracking_executor tracker{io};
     int calls = 0;
-    bool initiating = true;
     // Also a failure detected before anything is sent goes through the executor.
     for (std::string url : {server.url("/hello"), std::string("bad\nurl")}) {
-        async_fetch(eng, request(url), asio::bind_executor(tracker, [&](error_code, response) {
-                        BOOST_TEST(!initiating);
-                        BOOST_TEST(tracking_executor::depth > 0);
-                        ++calls;
-                    }));
+        tracking_executor::initiate([&] {
+            async_fetch(eng, request(url), asio::bind_executor(tracker, [&](error_code, response) {
+                            BOOST_TEST(!tracking_executor::inside_initiating_call());
+                            BOOST_TEST(tracking_executor::running_inside());
+                            ++calls;
+                        }));
+        });
     }
-    initiating = false;
     io.run();
     BOOST_TEST(calls == 2);
-    BOOST_TEST(*tracker.executed >= 2);
+    BOOST_TEST(tracker.submitted() >= 2);
 }
 
 BOOST_AUTO_TEST_CASE(handler_on_another_io_context_keeps_it_busy) {
@@ -228,21 +170,19 @@ BOOST_AUTO_TEST_CASE(handler_on_another_io_context_keeps_it_busy) {
 }
 
 BOOST_AUTO_TEST_CASE(operation_state_uses_the_handler_allocator) {
-    auto live = std::make_shared<std::atomic<int>>(0);
-    auto total = std::make_shared<std::atomic<int>>(0);
-    counting_allocator<void> alloc(live, total);
+    counting_allocator<void> alloc;
     int calls = 0;
     async_fetch(eng, request(server.url("/hello")),
                 asio::bind_allocator(alloc, [&](error_code ec, response r) {
                     check_hello(ec, r);
-                    BOOST_TEST(*live == 0); // state freed before the upcall
+                    BOOST_TEST(alloc.live() == 0); // state freed before the upcall
                     ++calls;
                 }));
-    BOOST_TEST(*live >= 1);
+    BOOST_TEST(alloc.live() >= 1);
     io.run();
     BOOST_TEST(calls == 1);
-    BOOST_TEST(*total >= 1);
-    BOOST_TEST(*live == 0);
+    BOOST_TEST(alloc.allocations() >= 1);
+    BOOST_TEST(alloc.live() == 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -14,7 +14,7 @@
 
 #include <curlasio/curlasio.hpp>
 
-#include <support/fd_count.hpp>
+#include <toolkit/fds.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>

@@ -1,6 +1,6 @@
 // Checks the test support code against the curl command line tool and an
 // in-process Beast client. Prints each failure; exit status 0 when all pass.
-#include <support/fd_count.hpp>
+#include <toolkit/fds.hpp>
 #include <support/test_pki.hpp>
 #include <support/test_server.hpp>
 

@@ -2,10 +2,8 @@
 // strand: it closes what it can at once and posts the rest, and every handler
 // runs once. Built with ThreadSanitizer too (thread_tests).
 
-#include "common.hpp"
-#include "probe.hpp"
+#include <toolkit/toolkit.hpp>
 
-#include <support/fd_count.hpp>
 #include <support/test_server.hpp>
 
 #include <boost/asio/executor_work_guard.hpp>

@@ -5,7 +5,7 @@
 // Boost.Test assertions are not thread-safe: the io and submitting threads
 // only count into atomics; the test thread asserts.
 
-#include "common.hpp"
+#include <toolkit/toolkit.hpp>
 
 #include <support/test_server.hpp>
 

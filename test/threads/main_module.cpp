@@ -1,0 +1,7 @@
+#define BOOST_TEST_MODULE curlasio_threads
+#include <boost/test/unit_test.hpp>
+
+#include <toolkit/fd_limit.hpp>
+
+using curlasio::test::raise_fd_limit;
+BOOST_TEST_GLOBAL_FIXTURE(raise_fd_limit);
