@@ -2,9 +2,9 @@
 // use them: a sink that pauses, a resume posted later, every byte once and
 // in order; a paused transfer cancelled; the watchdog leaves paused ones be.
 
-#include "common.hpp"
 #include "internals.hpp"
-#include "probe.hpp"
+
+#include <toolkit/toolkit.hpp>
 
 #include <support/test_server.hpp>
 
@@ -58,10 +58,7 @@ std::uint64_t fetch_into(engine& eng, request req, detail::body_sink& sink, prob
     return id;
 }
 
-struct fixture {
-    curlasio::test::test_server server;
-    asio::io_context io;
-};
+using fixture = curlasio::test::server_fixture;
 
 } // namespace
 
