@@ -222,21 +222,21 @@ void engine_impl::go_idle_soon(int turns) {
 // again.
 void engine_impl::unpark_idle_connections() {
     idle_parked_ = false;
+    std::vector<int> idle;
     std::vector<pollfd> fds;
     for (int fd : table_.idle_fds())
-        if (has_descriptor(fd))
+        if (has_descriptor(fd)) {
+            idle.push_back(fd);
             fds.push_back({descriptors_[fd]->native_handle(), POLLIN, 0});
+        }
     if (fds.empty())
         return;
     ::poll(fds.data(), fds.size(), 0);
-    std::size_t i = 0;
-    for (int fd : table_.idle_fds()) {
-        if (!has_descriptor(fd))
-            continue;
-        if (fds[i++].revents)
-            retire_idle(fd);
+    for (std::size_t i = 0; i < idle.size(); ++i) {
+        if (fds[i].revents)
+            retire_idle(idle[i]);
         else
-            execute(fd, table_.unpark_idle(fd));
+            execute(idle[i], table_.unpark_idle(idle[i]));
     }
 }
 
