@@ -1,5 +1,6 @@
 #include <support/test_pki.hpp>
 
+#include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <memory>
@@ -68,7 +69,8 @@ struct validity {
 
 // Builds a certificate for `key`. With no issuer it is self-signed.
 x509_ptr make_cert(const char* common_name, EVP_PKEY* key, bool is_ca, const char* san,
-                   validity valid, X509* issuer, EVP_PKEY* issuer_key) {
+                   validity valid, X509* issuer, EVP_PKEY* issuer_key,
+                   const char* extended_usage = "serverAuth") {
   x509_ptr cert{X509_new()};
   if (!cert) fail("X509_new");
   check(X509_set_version(cert.get(), X509_VERSION_3), "X509_set_version");
@@ -106,7 +108,7 @@ x509_ptr make_cert(const char* common_name, EVP_PKEY* key, bool is_ca, const cha
   } else {
     add_ext(cert.get(), ext_issuer, NID_basic_constraints, "critical,CA:FALSE");
     add_ext(cert.get(), ext_issuer, NID_key_usage, "critical,digitalSignature");
-    add_ext(cert.get(), ext_issuer, NID_ext_key_usage, "serverAuth");
+    add_ext(cert.get(), ext_issuer, NID_ext_key_usage, extended_usage);
     add_ext(cert.get(), ext_issuer, NID_subject_key_identifier, "hash");
     if (issuer) add_ext(cert.get(), ext_issuer, NID_authority_key_identifier, "keyid:always");
     add_ext(cert.get(), ext_issuer, NID_subject_alt_name, san);
@@ -122,10 +124,14 @@ void write_cert(const std::string& path, X509* cert) {
   check(PEM_write_bio_X509(bio.get(), cert), "PEM_write_bio_X509");
 }
 
-void write_key(const std::string& path, EVP_PKEY* key) {
+// With a passphrase, the key is written encrypted (AES-256-CBC).
+void write_key(const std::string& path, EVP_PKEY* key, const std::string& passphrase = {}) {
   bio_ptr bio{BIO_new_file(path.c_str(), "w")};
   if (!bio) fail("open " + path);
-  check(PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr),
+  const EVP_CIPHER* cipher = passphrase.empty() ? nullptr : EVP_aes_256_cbc();
+  auto* pass = reinterpret_cast<unsigned char*>(const_cast<char*>(passphrase.data()));
+  check(PEM_write_bio_PrivateKey(bio.get(), key, cipher, passphrase.empty() ? nullptr : pass,
+                                 static_cast<int>(passphrase.size()), nullptr, nullptr),
         "PEM_write_bio_PrivateKey");
 }
 
@@ -144,7 +150,12 @@ pki::pki(pki&& other) noexcept
       key_file(std::move(other.key_file)),
       expired_cert_file(std::move(other.expired_cert_file)),
       wrong_host_cert_file(std::move(other.wrong_host_cert_file)),
-      self_signed_cert_file(std::move(other.self_signed_cert_file)) {}
+      self_signed_cert_file(std::move(other.self_signed_cert_file)),
+      ca_dir(std::move(other.ca_dir)),
+      client_cert_file(std::move(other.client_cert_file)),
+      client_key_file(std::move(other.client_key_file)),
+      client_key_password(std::move(other.client_key_password)),
+      self_signed_client_cert_file(std::move(other.self_signed_client_cert_file)) {}
 
 pki& pki::operator=(pki&& other) noexcept {
   if (this != &other) {
@@ -156,6 +167,11 @@ pki& pki::operator=(pki&& other) noexcept {
     expired_cert_file = std::move(other.expired_cert_file);
     wrong_host_cert_file = std::move(other.wrong_host_cert_file);
     self_signed_cert_file = std::move(other.self_signed_cert_file);
+    ca_dir = std::move(other.ca_dir);
+    client_cert_file = std::move(other.client_cert_file);
+    client_key_file = std::move(other.client_key_file);
+    client_key_password = std::move(other.client_key_password);
+    self_signed_client_cert_file = std::move(other.self_signed_client_cert_file);
   }
   return *this;
 }
@@ -195,7 +211,46 @@ pki make_test_pki() {
   write_cert(p.expired_cert_file, old.get());
   write_cert(p.wrong_host_cert_file, wrong.get());
   write_cert(p.self_signed_cert_file, self.get());
+
+  // The CA again, as a directory in OpenSSL's hashed layout (CURLOPT_CAPATH).
+  p.ca_dir = p.dir + "/ca.d";
+  std::filesystem::create_directory(p.ca_dir);
+  char hashed[16];
+  std::snprintf(hashed, sizeof hashed, "%08lx.0", X509_subject_name_hash(ca.get()));
+  write_cert(p.ca_dir + "/" + hashed, ca.get());
+
+  // A client: its certificate from the CA, its key encrypted.
+  pkey_ptr client_key = make_key();
+  x509_ptr client = make_cert("curlasio test client", client_key.get(), false, "DNS:client.example",
+                              current, ca.get(), ca_key.get(), "clientAuth");
+  x509_ptr client_self = make_cert("curlasio test client", client_key.get(), false,
+                                   "DNS:client.example", current, nullptr, nullptr, "clientAuth");
+  p.client_cert_file = p.dir + "/client.pem";
+  p.client_key_file = p.dir + "/client-key.pem";
+  p.client_key_password = "curlasio test passphrase";
+  p.self_signed_client_cert_file = p.dir + "/client-self-signed.pem";
+  write_cert(p.client_cert_file, client.get());
+  write_key(p.client_key_file, client_key.get(), p.client_key_password);
+  write_cert(p.self_signed_client_cert_file, client_self.get());
   return p;
+}
+
+std::string public_key_pin(const std::string& cert_file) {
+  bio_ptr bio{BIO_new_file(cert_file.c_str(), "r")};
+  if (!bio) fail("open " + cert_file);
+  x509_ptr cert{PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)};
+  if (!cert) fail("PEM_read_bio_X509 " + cert_file);
+  unsigned char* der = nullptr;
+  const int len = i2d_PUBKEY(X509_get0_pubkey(cert.get()), &der);
+  if (len <= 0) fail("i2d_PUBKEY");
+  unsigned char digest[32];
+  unsigned int digest_len = 0;
+  const int ok = EVP_Digest(der, static_cast<std::size_t>(len), digest, &digest_len, EVP_sha256(), nullptr);
+  OPENSSL_free(der);
+  check(ok, "EVP_Digest");
+  unsigned char b64[64];
+  const int b64_len = EVP_EncodeBlock(b64, digest, static_cast<int>(digest_len));
+  return "sha256//" + std::string(reinterpret_cast<char*>(b64), static_cast<std::size_t>(b64_len));
 }
 
 }  // namespace curlasio::test

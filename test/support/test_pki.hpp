@@ -17,6 +17,11 @@ struct pki {
   std::string expired_cert_file;      // signed by the CA, notAfter in the past
   std::string wrong_host_cert_file;   // signed by the CA, SAN DNS:wrong.example only
   std::string self_signed_cert_file;  // right SANs, self-signed, not from the CA
+  std::string ca_dir;                 // the CA as <subject hash>.0 (CURLOPT_CAPATH)
+  std::string client_cert_file;       // client (EKU clientAuth) signed by the CA
+  std::string client_key_file;        // its key, PEM encrypted with client_key_password
+  std::string client_key_password;
+  std::string self_signed_client_cert_file;  // same key, self-signed, not from the CA
 
   pki() = default;
   pki(pki&& other) noexcept;
@@ -29,5 +34,9 @@ struct pki {
 // Creates a fresh directory under /tmp and fills it. Throws std::runtime_error
 // on any failure (nothing is left behind on disk in that case).
 pki make_test_pki();
+
+// "sha256//<base64>" of the public key of the PEM certificate in `cert_file`,
+// as CURLOPT_PINNEDPUBLICKEY takes it. Throws std::runtime_error on failure.
+std::string public_key_pin(const std::string& cert_file);
 
 }  // namespace curlasio::test

@@ -220,6 +220,8 @@ public:
 
   virtual tcp::socket& socket() = 0;
   virtual bool is_tls() const = 0;
+  // The common name of the peer's certificate; empty without one.
+  virtual std::string peer_common_name() { return {}; }
   executor_type get_executor() { return socket().get_executor(); }
 
   template <class MutableBuffers, class Token>
@@ -299,6 +301,13 @@ public:
   tls_stream(tcp::socket s, ssl::context& ctx) : s_(std::move(s), ctx) {}
   tcp::socket& socket() override { return s_.next_layer(); }
   bool is_tls() const override { return true; }
+  std::string peer_common_name() override {
+    X509* cert = SSL_get0_peer_certificate(s_.native_handle());
+    if (!cert) return {};
+    char cn[256] = {};
+    if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn) < 0) return {};
+    return cn;
+  }
 
 private:
   void do_read(asio::mutable_buffer b, io_handler h) override { s_.async_read_some(b, std::move(h)); }
@@ -715,6 +724,12 @@ private:
       co_return co_await send(req, res);
     }
 
+    if (path == "/client-cert") {
+      const std::string cn = stream_->peer_common_name();
+      auto res = make_response(req, http::status::ok, cn.empty() ? "none" : cn);
+      co_return co_await send(req, res);
+    }
+
     if (path == "/cookie") {
       auto res = make_response(req, http::status::ok, "cookies");
       res.insert(http::field::set_cookie, "a=1; Path=/");
@@ -758,6 +773,15 @@ struct test_server::impl : server_state {
                            ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
       ssl_ctx->use_certificate_chain_file(opts.cert_file);
       ssl_ctx->use_private_key_file(opts.key_file, ssl::context::pem);
+      if (!opts.client_ca_file.empty()) {
+        ssl_ctx->load_verify_file(opts.client_ca_file);
+        ssl_ctx->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+      }
+      if (opts.tls1_2_only && !SSL_CTX_set_max_proto_version(ssl_ctx->native_handle(), TLS1_2_VERSION))
+        throw std::runtime_error("test_server: SSL_CTX_set_max_proto_version failed");
+      if (!opts.tls13_ciphersuites.empty() &&
+          !SSL_CTX_set_ciphersuites(ssl_ctx->native_handle(), opts.tls13_ciphersuites.c_str()))
+        throw std::invalid_argument("test_server: bad tls13_ciphersuites");
     }
 
     const tcp::endpoint ep{asio::ip::make_address_v4("127.0.0.1"), 0};

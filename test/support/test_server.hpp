@@ -16,6 +16,11 @@ namespace curlasio::test {
 struct server_options {
   bool tls = false;
   std::string cert_file, key_file;  // PEM; required when tls
+  // When set, the handshake requires a client certificate that verifies
+  // against this PEM CA bundle (no certificate, or another one: refused).
+  std::string client_ca_file{};
+  bool tls1_2_only = false;          // refuse TLS 1.3
+  std::string tls13_ciphersuites{};  // TLS 1.3 suites accepted; empty: OpenSSL's default
 };
 
 // Routes (unknown path -> 404 "not found"; every response has
@@ -35,6 +40,7 @@ struct server_options {
 //   /headers/<n>             n headers X-Header-<i>: value-<i> (i from 1)
 //   /gzip                    Content-Encoding: gzip of "hello gzip world" x 100
 //   /cookie                  Set-Cookie a=1 and Set-Cookie b=2
+//   /client-cert             200, body = the CN of the client's certificate, or "none"
 // Faults:
 //   /reset-body/<n>          Content-Length 2n, n pattern bytes, 100 ms, then RST
 //                            (SO_LINGER 0); n <= 53248
