@@ -53,6 +53,72 @@ constexpr std::size_t libcurl_body_in_head_below = 64 * 1024;
 // about 300 bytes.
 constexpr std::size_t libcurl_own_fields = 512;
 
+// The scheme options.auth asks for once automatic is resolved; automatic
+// itself means none.
+auth_scheme effective_scheme(const auth_options& a) noexcept {
+    if (a.scheme == auth_scheme::automatic)
+        return !a.bearer_token.empty() ? auth_scheme::bearer
+               : !a.username.empty()  ? auth_scheme::basic
+                                      : auth_scheme::automatic;
+    if (a.scheme == auth_scheme::bearer)
+        return a.bearer_token.empty() ? auth_scheme::automatic : auth_scheme::bearer;
+    return a.username.empty() ? auth_scheme::automatic : a.scheme;
+}
+
+unsigned long curl_auth(auth_scheme s) noexcept {
+    switch (s) {
+    case auth_scheme::basic: return CURLAUTH_BASIC;
+    case auth_scheme::digest: return CURLAUTH_DIGEST;
+    case auth_scheme::bearer: return CURLAUTH_BEARER;
+    case auth_scheme::any: return CURLAUTH_ANY;
+    case auth_scheme::automatic: break;
+    }
+    return CURLAUTH_NONE;
+}
+
+unsigned long curl_proxy_auth(proxy_auth_scheme s) noexcept {
+    switch (s) {
+    case proxy_auth_scheme::digest: return CURLAUTH_DIGEST;
+    case proxy_auth_scheme::any: return CURLAUTH_ANY;
+    case proxy_auth_scheme::basic: break;
+    }
+    return CURLAUTH_BASIC;
+}
+
+constexpr std::size_t base64_size(std::size_t n) noexcept { return (n + 2) / 3 * 4; }
+
+// At least as large as the (Proxy-)Authorization field libcurl builds from
+// `user` and `password`, for basic or digest. A digest field holds the user
+// name quoted (each '"' and backslash escaped), the request target again, and
+// libcurl's own fields (cnonce, nc, qop, response, algorithm), well within
+// 512 bytes; the server's realm, nonce and opaque come on top and cannot be
+// known before its challenge.
+std::size_t credential_field_bound(bool digest, bool basic, const std::string& user,
+                                   const std::string& password, std::string_view url) noexcept {
+    std::size_t n = 0;
+    if (basic)
+        n = base64_size(user.size() + 1 + password.size()) + sizeof("Proxy-Authorization: Basic \r\n");
+    if (digest)
+        n = std::max(n, 2 * user.size() + url.size() + 512);
+    return n;
+}
+
+// What options.auth and the proxy's credentials add to a request head.
+std::size_t credentials_bound(const request_options& o, std::string_view url) noexcept {
+    std::size_t n = 0;
+    const auth_scheme s = effective_scheme(o.auth);
+    if (s == auth_scheme::bearer)
+        n += o.auth.bearer_token.size() + sizeof("Authorization: Bearer \r\n");
+    else if (s != auth_scheme::automatic)
+        n += credential_field_bound(s != auth_scheme::basic, s != auth_scheme::digest, o.auth.username,
+                                    o.auth.password, url);
+    if (o.proxy.url && !o.proxy.username.empty())
+        n += credential_field_bound(o.proxy.auth != proxy_auth_scheme::basic,
+                                    o.proxy.auth != proxy_auth_scheme::digest, o.proxy.username,
+                                    o.proxy.password, url);
+    return n;
+}
+
 // At least as large as the head libcurl will build for `req`.
 std::size_t request_head_bound(const request& req, bool carries_body) noexcept {
     std::string_view url(req.url);
@@ -66,6 +132,7 @@ std::size_t request_head_bound(const request& req, bool carries_body) noexcept {
     std::size_t n = req.method.size() + url.size() + authority.size() + libcurl_own_fields;
     if (const auto at = authority.rfind('@'); at != std::string_view::npos)
         n += (at + 2) / 3 * 4 + sizeof("Authorization: Basic \r\n");
+    n += credentials_bound(req.options, url);
     if (!req.options.user_agent.empty())
         n += req.options.user_agent.size() + sizeof("User-Agent: \r\n");
     for (const auto& [name, value] : req.headers)
@@ -173,10 +240,6 @@ error_code easy_handle::prepare(CURL* fresh, request&& req, body_sink* sink) {
     set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(req.options.connect_timeout.count()));
     set(CURLOPT_FOLLOWLOCATION, req.options.redirects.follow ? 1L : 0L);
     set(CURLOPT_MAXREDIRS, req.options.redirects.max);
-    set(CURLOPT_SSL_VERIFYPEER, req.options.tls.verify_peer ? 1L : 0L);
-    set(CURLOPT_SSL_VERIFYHOST, req.options.tls.verify_host ? 2L : 0L);
-    if (!req.options.tls.ca_file.empty())
-        set(CURLOPT_CAINFO, req.options.tls.ca_file.c_str());
     set(CURLOPT_HTTP_VERSION, curl_http_version(req.options.version));
     if (req.options.version == http_version::http2_prior_knowledge && !is_https(req.url) && reuses_h2c_badly()) {
         // A connection of its own, closed after it: none is ever reused.
@@ -187,13 +250,8 @@ error_code easy_handle::prepare(CURL* fresh, request&& req, body_sink* sink) {
         set(CURLOPT_ACCEPT_ENCODING, "");
     if (!req.options.user_agent.empty())
         set(CURLOPT_USERAGENT, req.options.user_agent.c_str());
-    // No proxy: an empty CURLOPT_PROXY, which also keeps libcurl from reading
-    // http_proxy and friends. An empty req.options.proxy leaves CURLOPT_PROXY
-    // unset, which is what lets libcurl read them.
-    if (!req.options.proxy)
-        set(CURLOPT_PROXY, "");
-    else if (!req.options.proxy->empty())
-        set(CURLOPT_PROXY, req.options.proxy->c_str());
+    if (rc == CURLE_OK)
+        rc = set_trust_options(req.options);
     if (req.options.limits.low_speed_limit > 0) {
         set(CURLOPT_LOW_SPEED_LIMIT, req.options.limits.low_speed_limit);
         set(CURLOPT_LOW_SPEED_TIME, static_cast<long>(req.options.limits.low_speed_time.count()));
@@ -234,6 +292,105 @@ error_code easy_handle::prepare(CURL* fresh, request&& req, body_sink* sink) {
         }
     }
     return {};
+}
+
+CURLcode easy_handle::set_trust_options(request_options& o) {
+    CURL* h = handle_;
+    CURLcode rc = CURLE_OK;
+    auto set = [&](CURLoption opt, auto value) {
+        if (rc == CURLE_OK)
+            rc = curl_easy_setopt(h, opt, value);
+    };
+    // libcurl copies strings; an empty one keeps libcurl's default.
+    auto set_string = [&](CURLoption opt, const std::string& value) {
+        if (!value.empty())
+            set(opt, value.c_str());
+    };
+
+    tls_options& tls = o.tls;
+    set(CURLOPT_SSL_VERIFYPEER, tls.verify_peer ? 1L : 0L);
+    set(CURLOPT_SSL_VERIFYHOST, tls.verify_host ? 2L : 0L);
+    set_string(CURLOPT_CAINFO, tls.ca_file);
+    set_string(CURLOPT_CAPATH, tls.ca_dir);
+    set_string(CURLOPT_SSLCERT, tls.client_cert_file);
+    set_string(CURLOPT_SSLKEY, tls.client_key_file);
+    set_string(CURLOPT_KEYPASSWD, tls.client_key_password);
+    set_string(CURLOPT_PINNEDPUBLICKEY, tls.pinned_public_key);
+    switch (tls.min_version) {
+    case tls_version::tls1_2: set(CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2)); break;
+    case tls_version::tls1_3: set(CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_3)); break;
+    case tls_version::system_default: break;
+    }
+    set_string(CURLOPT_SSL_CIPHER_LIST, tls.ciphers);
+    set_string(CURLOPT_TLS13_CIPHERS, tls.tls13_ciphers);
+    if (tls.ssl_ctx_hook) {
+        ssl_ctx_hook_ = std::move(tls.ssl_ctx_hook);
+        set(CURLOPT_SSL_CTX_FUNCTION, &easy_handle::on_ssl_ctx);
+        set(CURLOPT_SSL_CTX_DATA, static_cast<void*>(this));
+#if LIBCURL_VERSION_NUM >= 0x075700 // 7.87.0
+        // libcurl's X509_STORE cache is shared by the engine's transfers that
+        // trust the same CA file: what the hook did to the store it finds
+        // there would reach them all. (Before 7.87 there is no such cache.)
+        set(CURLOPT_CA_CACHE_TIMEOUT, 0L);
+#endif
+        if (!tls.reuse_hooked_connections) {
+            // libcurl does not count the hook when it matches a connection
+            // or a TLS session to a request: share neither.
+            set(CURLOPT_FRESH_CONNECT, 1L);
+            set(CURLOPT_FORBID_REUSE, 1L);
+            set(CURLOPT_SSL_SESSIONID_CACHE, 0L);
+        }
+    }
+
+    // No proxy: an empty CURLOPT_PROXY, which also keeps libcurl from reading
+    // http_proxy and friends. An empty url leaves CURLOPT_PROXY unset, which
+    // is what lets libcurl read them.
+    const proxy_options& proxy = o.proxy;
+    if (!proxy.url)
+        set(CURLOPT_PROXY, "");
+    else
+        set_string(CURLOPT_PROXY, *proxy.url);
+    if (!proxy.username.empty()) {
+        set(CURLOPT_PROXYUSERNAME, proxy.username.c_str());
+        set(CURLOPT_PROXYPASSWORD, proxy.password.c_str());
+    }
+    if (proxy.auth != proxy_auth_scheme::basic)
+        set(CURLOPT_PROXYAUTH, curl_proxy_auth(proxy.auth));
+    set_string(CURLOPT_NOPROXY, proxy.no_proxy);
+    if (proxy.tunnel)
+        set(CURLOPT_HTTPPROXYTUNNEL, 1L);
+
+    // Credentials go to the first host only: CURLOPT_UNRESTRICTED_AUTH stays off.
+    const auth_options& auth = o.auth;
+    switch (const auth_scheme s = effective_scheme(auth)) {
+    case auth_scheme::automatic: break;
+    case auth_scheme::bearer:
+        set(CURLOPT_HTTPAUTH, curl_auth(s));
+        set(CURLOPT_XOAUTH2_BEARER, auth.bearer_token.c_str());
+        break;
+    case auth_scheme::basic:
+    case auth_scheme::digest:
+    case auth_scheme::any:
+        set(CURLOPT_HTTPAUTH, curl_auth(s));
+        set(CURLOPT_USERNAME, auth.username.c_str());
+        set(CURLOPT_PASSWORD, auth.password.c_str());
+        break;
+    }
+    return rc;
+}
+
+CURLcode easy_handle::on_ssl_ctx(CURL*, void* ssl_ctx, void* p) noexcept {
+    auto* self = static_cast<easy_handle*>(p);
+    try {
+        if (error_code ec = self->ssl_ctx_hook_(static_cast<ssl_ctx_st*>(ssl_ctx))) {
+            self->hook_error_ = ec;
+            return CURLE_ABORTED_BY_CALLBACK;
+        }
+    } catch (...) {
+        self->exception_ = std::current_exception();
+        return CURLE_ABORTED_BY_CALLBACK;
+    }
+    return CURLE_OK;
 }
 
 std::string easy_handle::refusal_message(error_code ec) const {
@@ -349,6 +506,8 @@ error_code easy_handle::result_error(CURLcode result) const noexcept {
         return {};
     if (exception_)
         return errc::callback_threw;
+    if (hook_error_)
+        return hook_error_;
     if (headers_too_large_ || libcurl_limit_hit(result) != libcurl_limit::none)
         return errc::headers_too_large;
     if (too_large_ || result == CURLE_FILESIZE_EXCEEDED)
@@ -419,6 +578,8 @@ response easy_handle::take_response(CURLcode result) {
             r.error_message.append(": ").append(e.what());
         } catch (...) {
         }
+    } else if (hook_error_) {
+        r.error_message = "tls.ssl_ctx_hook failed: " + hook_error_.message();
     } else if (result != CURLE_OK) {
         // A cap of ours reads better than libcurl's "failure writing output",
         // and one of libcurl's says which it was.

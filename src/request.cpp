@@ -34,6 +34,14 @@ malformed find_malformed(const request& req) noexcept {
         if (!clean(value))
             return malformed::header_value_control;
     }
+    // libcurl puts a digest user name and a bearer token into the head as
+    // they are, and stops at a NUL in any of them.
+    const auto& auth = req.options.auth;
+    const auto& proxy = req.options.proxy;
+    for (const std::string* s : {&auth.username, &auth.password, &auth.bearer_token, &proxy.username,
+                                 &proxy.password})
+        if (!clean(*s))
+            return malformed::credentials_control;
     return malformed::none;
 }
 

@@ -121,7 +121,8 @@ public:
     /// Why async_fetch would refuse this request with errc::invalid_request
     /// before sending anything ("the method holds a space", "a header name
     /// holds ':'"), or empty when it would not. Refused: CR, LF or NUL in the
-    /// method, URL, user agent or a header name or value; an empty method or
+    /// method, URL, user agent, a header name or value, or a credential
+    /// (options.auth, options.proxy's user name and password); an empty method or
     /// one holding a space; an empty header name or one holding ':'. The
     /// error's message() and response::error_message say the same.
     std::string_view why_malformed() const noexcept;

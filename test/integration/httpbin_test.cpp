@@ -235,6 +235,62 @@ BOOST_AUTO_TEST_CASE(basic_auth_with_and_without_credentials) {
     BOOST_TEST(refused.res.status == 401);
 }
 
+BOOST_AUTO_TEST_CASE(basic_and_bearer_as_request_options) {
+    REQUIRE_HTTPBIN();
+    request basic = get("/basic-auth/user/passwd");
+    basic.options.auth = {.username = "user", .password = "passwd"};
+    auto ok = fetch(basic);
+    REQUIRE_OK(ok);
+    BOOST_TEST(ok.res.status == 200);
+    BOOST_TEST(str(body_json(ok).if_contains("user")) == "user");
+
+    request bearer = get("/bearer");
+    bearer.options.auth = {.bearer_token = "curlasio-token"};
+    auto with_token = fetch(bearer);
+    REQUIRE_OK(with_token);
+    BOOST_TEST(with_token.res.status == 200);
+    BOOST_TEST(str(body_json(with_token).if_contains("token")) == "curlasio-token");
+
+    auto without = fetch(get("/bearer"));
+    REQUIRE_OK(without);
+    BOOST_TEST(without.res.status == 401);
+}
+
+BOOST_AUTO_TEST_CASE(digest_auth_answers_the_challenge) {
+    REQUIRE_HTTPBIN();
+    for (auth_scheme scheme : {auth_scheme::digest, auth_scheme::any}) {
+        BOOST_TEST_CONTEXT("scheme " << static_cast<int>(scheme)) {
+            request req = get("/digest-auth/auth/user/passwd");
+            req.options.auth = {.scheme = scheme, .username = "user", .password = "passwd"};
+            auto ok = fetch(req);
+            REQUIRE_OK(ok);
+            BOOST_TEST(ok.res.status == 200);
+            const json::object body = body_json(ok);
+            BOOST_TEST(body.at("authenticated").as_bool());
+            BOOST_TEST(str(body.if_contains("user")) == "user");
+        }
+    }
+    // SHA-256 digest (RFC 7616) too.
+    request sha = get("/digest-auth/auth/user/passwd/SHA-256");
+    sha.options.auth = {.scheme = auth_scheme::digest, .username = "user", .password = "passwd"};
+    auto sha_ok = fetch(sha);
+    REQUIRE_OK(sha_ok);
+    BOOST_TEST(sha_ok.res.status == 200);
+
+    request wrong = get("/digest-auth/auth/user/passwd");
+    wrong.options.auth = {.scheme = auth_scheme::digest, .username = "user", .password = "guess"};
+    auto refused = fetch(wrong);
+    REQUIRE_OK(refused);
+    BOOST_TEST(refused.res.status == 401);
+
+    // Basic credentials to a digest route are not what it asks for.
+    request basic = get("/digest-auth/auth/user/passwd");
+    basic.options.auth = {.scheme = auth_scheme::basic, .username = "user", .password = "passwd"};
+    auto not_digest = fetch(basic);
+    REQUIRE_OK(not_digest);
+    BOOST_TEST(not_digest.res.status == 401);
+}
+
 BOOST_AUTO_TEST_CASE(a_slow_answer_times_out) {
     REQUIRE_HTTPBIN();
     request req = get("/delay/1");

@@ -115,7 +115,7 @@ BOOST_AUTO_TEST_CASE(rejects_bad_names_and_methods) {
 }
 
 // Each refusal says which field and why; the first wrong field, in the
-// order method, URL, user agent, headers, is the one named.
+// order method, URL, user agent, headers, credentials, is the one named.
 BOOST_AUTO_TEST_CASE(why_malformed_names_the_field_and_the_reason) {
     BOOST_TEST(good_request().why_malformed().empty());
     BOOST_TEST(request("http://localhost/").why_malformed().empty());
@@ -134,6 +134,12 @@ BOOST_AUTO_TEST_CASE(why_malformed_names_the_field_and_the_reason) {
         {[](request& r) { r.add_header("", "v"); }, "a header name is empty"},
         {[](request& r) { r.add_header("X\rY", "v"); }, "a header name holds CR, LF or NUL"},
         {[](request& r) { r.add_header("X-Ok", "a\r\nb"); }, "a header value holds CR, LF or NUL"},
+        {[](request& r) { r.options.auth.bearer_token = "t\r\nX-Evil: 1"; },
+         "a user name, password or bearer token holds CR, LF or NUL"},
+        {[](request& r) { r.options.auth.username = "user\n"; },
+         "a user name, password or bearer token holds CR, LF or NUL"},
+        {[&](request& r) { r.options.proxy.password = "pass" + nul; },
+         "a user name, password or bearer token holds CR, LF or NUL"},
         // Two faults: the method comes first.
         {[](request& r) { r.method = "A B"; r.add_header("X:Y", "v"); }, "the method holds a space"},
     };

@@ -75,6 +75,10 @@ private:
     static std::size_t on_header(char* data, std::size_t size, std::size_t n, void* self) noexcept;
     static int on_xferinfo(void* self, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                            curl_off_t ulnow) noexcept;
+    static CURLcode on_ssl_ctx(CURL*, void* ssl_ctx, void* self) noexcept;
+
+    // TLS, proxy and authentication options, for prepare(). Takes the hook.
+    CURLcode set_trust_options(request_options& o);
 
     // libcurl's own limits on a response head that can end a transfer.
     enum class libcurl_limit { none, header_line, response_heads };
@@ -113,6 +117,8 @@ private:
     std::function<void(const transfer_progress&)> on_progress_;
     std::size_t max_response_size_ = 0;
     std::size_t max_header_size_ = 0;
+    std::function<error_code(ssl_ctx_st*)> ssl_ctx_hook_;
+    error_code hook_error_; // what ssl_ctx_hook_ returned, when it failed
     // The response being received; the rest is read from libcurl at the end.
     response_head_parser head_;
     std::string body_;

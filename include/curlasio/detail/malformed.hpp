@@ -24,6 +24,7 @@ enum class malformed : unsigned char {
     header_name_control,
     header_name_colon,
     header_value_control,
+    credentials_control,
 };
 
 /// What request::why_malformed() says for each, in enum order.
@@ -38,6 +39,7 @@ inline constexpr std::string_view malformed_text[] = {
     "a header name holds CR, LF or NUL",
     "a header name holds ':'",
     "a header value holds CR, LF or NUL",
+    "a user name, password or bearer token holds CR, LF or NUL",
 };
 inline constexpr std::size_t malformed_count = std::size(malformed_text);
 
