@@ -72,8 +72,9 @@ enum class tls_version {
 };
 
 /// TLS: verification of the server, what the client presents, and what the
-/// handshake may negotiate. Every field applies to the origin's TLS (to an
-/// https:// URL), through a proxy's tunnel too; none to an https:// proxy.
+/// handshake may negotiate. Every field but ssl_ctx_hook applies to the
+/// origin's TLS (to an https:// URL), through a proxy's tunnel too, and none
+/// to an https:// proxy's own.
 /// Failures: a certificate refused is CURLE_PEER_FAILED_VERIFICATION (60), a
 /// pin that does not match CURLE_SSL_PINNEDPUBKEYNOTMATCH (90), a client
 /// certificate or key that cannot be loaded CURLE_SSL_CERTPROBLEM (58), a
@@ -93,8 +94,9 @@ struct tls_options {
     /// bundle.
     std::string ca_file{};
     /// Directory of trusted CA certificates in OpenSSL's hashed layout
-    /// (`<subject hash>.0`, as `openssl rehash` makes it; CURLOPT_CAPATH);
-    /// empty: none. Searched besides ca_file (or the system bundle).
+    /// (`<subject hash>.0`, as `openssl rehash` makes it; CURLOPT_CAPATH),
+    /// searched besides ca_file (or the system bundle); empty: libcurl's
+    /// default directory, if it was built with one (Debian's: /etc/ssl/certs).
     std::string ca_dir{};
 
     /// The client certificate, PEM (CURLOPT_SSLCERT), presented when the
@@ -122,9 +124,10 @@ struct tls_options {
     /// CURLOPT_TLS13_CIPHERS); empty: OpenSSL's default.
     std::string tls13_ciphers{};
 
-    /// Called with the SSL_CTX of each new TLS connection (CURLOPT_SSL_CTX_FUNCTION;
-    /// libcurl 7.88 calls it for an https:// proxy's too), after libcurl applied every option above
-    /// and before the handshake, so that a service can apply what it applies
+    /// Called with the SSL_CTX of each new TLS connection
+    /// (CURLOPT_SSL_CTX_FUNCTION; libcurl 7.88 calls it for an https://
+    /// proxy's too), after libcurl applied every option above and before
+    /// the handshake, so that a service can apply what it applies
     /// to its asio::ssl::context (`ctx.native_handle()` is an SSL_CTX* too):
     /// load CAs, set verification flags or callbacks, share an X509_STORE.
     /// libcurl 7.88 loads ca_file (or the system bundle) and ca_dir into the
@@ -233,8 +236,9 @@ struct auth_options {
     std::string username{};
     /// CURLOPT_PASSWORD.
     std::string password{};
-    /// CURLOPT_XOAUTH2_BEARER; for bearer. Must not hold CR, LF or NUL
-    /// (errc::invalid_request): it is sent as it is.
+    /// CURLOPT_XOAUTH2_BEARER; for bearer. None of the three may hold CR,
+    /// LF or NUL (errc::invalid_request): a token and a digest user name are
+    /// sent as they are.
     std::string bearer_token{};
 };
 
@@ -256,7 +260,7 @@ struct proxy_options {
     std::optional<std::string> url{};
     /// Credentials for the proxy (CURLOPT_PROXYUSERNAME, _PROXYPASSWORD), for
     /// HTTP proxies and SOCKS5's user/password authentication (RFC 1929).
-    /// Empty: those in url, if any.
+    /// Empty: those in url, if any. Neither may hold CR, LF or NUL.
     std::string username{};
     std::string password{};
     /// How an HTTP proxy gets them (CURLOPT_PROXYAUTH).
@@ -273,7 +277,8 @@ struct proxy_options {
     // A template, so that a braced list (`= {.url = ...}`) is never taken
     // for a string.
     template <typename String>
-        requires std::is_convertible_v<String, std::string_view>
+        requires(std::is_convertible_v<String, std::string_view> &&
+                 !std::is_same_v<std::remove_cvref_t<String>, std::nullptr_t>)
     proxy_options& operator=(String&& proxy_url) {
         url.emplace(std::string_view(proxy_url));
         return *this;
