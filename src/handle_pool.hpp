@@ -7,7 +7,13 @@
 // The reuse rule: curl_easy_reset returns a handle to its default options
 // but keeps its cookie engine and its share. Only the request's escape hatch
 // (set_option / curl_options) can turn either on, so a handle that used it
-// is never pooled, nor is one returned after shutdown.
+// is never pooled, nor is one returned after shutdown. What the first-class
+// options set is all options, which the reset clears: credentials (with
+// libcurl's host, proxy and digest authentication state, also reset),
+// client certificates and keys, pins, and the SSL_CTX hook with its data
+// pointer, so that a pooled handle never calls an old request's hook. (What
+// a hook did to a connection lives in the connection cache, not the handle:
+// see tls_options::ssl_ctx_hook.)
 
 #include <curl/curl.h>
 
