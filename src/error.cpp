@@ -70,6 +70,12 @@ public:
                    "user agent, and a body under 64 KiB sent along over HTTP/1)";
         case errc::engine_moved_from:
             return "the engine was moved from";
+        case errc::upload_in_use:
+            return "the upload source already feeds another transfer";
+        case errc::operation_in_progress:
+            return "another operation of this kind is pending on the stream";
+        case errc::stream_not_open:
+            return "the stream is not open";
         }
         return "unknown curlasio error";
     }

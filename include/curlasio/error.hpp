@@ -41,6 +41,14 @@ enum class errc {
     request_too_large,
     /// async_fetch on an engine that was moved from.
     engine_moved_from,
+    /// An upload_source given to a second transfer while it still feeds one
+    /// (a source is read once).
+    upload_in_use,
+    /// A second read (or open) on a download_stream while one is pending.
+    operation_in_progress,
+    /// A read on a download_stream that is not open (never opened, closed,
+    /// or moved from).
+    stream_not_open,
 };
 
 /// Category "curl.easy": values are CURLcode.

@@ -5,6 +5,7 @@
 // movable, independent of any engine; async_fetch copies what it needs.
 
 #include <curlasio/request_options.hpp>
+#include <curlasio/upload_source.hpp>
 
 #include <curl/curl.h>
 
@@ -56,6 +57,16 @@ public:
     /// Sent as the request body when non-empty, or when the method is one that
     /// carries a body (POST, PUT, PATCH).
     std::string body;
+    /// When set, the body is read from this source as the transfer runs
+    /// (and request::body is ignored): a pipe, a socket, a file, another
+    /// download, a function of yours (see upload_source). Sent with
+    /// Content-Length when the source knows its size, else chunked. The
+    /// method is sent as it is (PUT and POST are the usual ones). A source
+    /// feeds one transfer: a copy of the request shares it, and a second
+    /// fetch while the first runs fails with errc::upload_in_use. libcurl
+    /// cannot rewind a streamed body: a redirect or authentication round
+    /// that must send it again fails with CURLE_SEND_FAIL_REWIND.
+    upload_source upload;
 
     // ---- how it is made -------------------------------------------------------
     /// Timeouts, redirects, TLS, limits, connection reuse, proxy, and the
