@@ -69,7 +69,9 @@ public:
     explicit download_stream(engine& eng, std::size_t buffer_limit = default_buffer_limit)
         : executor_(eng.get_executor()), state_(detail::make_download_state(eng, buffer_limit)) {}
 
-    download_stream(download_stream&&) noexcept = default;
+    /// The moved-from stream keeps its executor and is not open.
+    download_stream(download_stream&& other) noexcept
+        : executor_(other.executor_), state_(std::move(other.state_)) {}
     download_stream& operator=(download_stream&& other) noexcept {
         if (this != &other) {
             close();
@@ -117,13 +119,16 @@ public:
                 if (!state_)
                     return detail::fail_stream_op(executor_, detail::open_handler(std::move(handler)),
                                                   errc::stream_not_open);
-                auto slot = boost::asio::get_associated_cancellation_slot(handler);
+                // The erased handler puts a cancellation state of its own in
+                // the slot: ours goes into that one's.
+                detail::open_handler h(std::move(handler));
+                auto slot = boost::asio::get_associated_cancellation_slot(h);
                 if (slot.is_connected())
                     slot.assign([w = std::weak_ptr<detail::download_state>(state_)](
                                     boost::asio::cancellation_type type) {
                         detail::stream_cancel_open(w, type);
                     });
-                detail::stream_open(state_, std::move(req), detail::open_handler(std::move(handler)));
+                detail::stream_open(state_, std::move(req), std::move(h));
             },
             token, std::move(req));
     }
@@ -165,19 +170,22 @@ public:
                      it != boost::asio::buffer_sequence_end(buffers) && count < b.size(); ++it)
                     b[count++] = boost::asio::mutable_buffer(*it);
                 const std::uint64_t seq = detail::stream_next_read(*state_);
-                auto slot = boost::asio::get_associated_cancellation_slot(handler);
+                detail::read_handler h(std::move(handler));
+                auto slot = boost::asio::get_associated_cancellation_slot(h);
                 if (slot.is_connected())
                     slot.assign([w = std::weak_ptr<detail::download_state>(state_),
                                  seq](boost::asio::cancellation_type type) {
                         detail::stream_cancel_read(w, seq, type);
                     });
-                detail::stream_read(state_, b, count, detail::read_handler(std::move(handler)), seq);
+                detail::stream_read(state_, b, count, std::move(h), seq);
             },
             token, buffers);
     }
 
-    /// Aborts the transfer if it runs; pending operations complete with
-    /// operation_aborted. From any thread; the stream may be opened again.
+    /// Aborts the transfer if it runs and drops what the stream holds:
+    /// pending operations and later reads complete with operation_aborted
+    /// (a stream whose body had been read to its end stays at eof). From
+    /// any thread; the stream may be opened again at once.
     void close() noexcept {
         if (state_)
             detail::stream_close(state_);
