@@ -123,6 +123,7 @@ error_code easy_handle::prepare(CURL* fresh, request&& req, body_sink* sink) {
     on_body_ = std::move(req.on_body);
     sink_ = sink ? sink : on_body_ ? static_cast<body_sink*>(&callback_sink_) : &string_sink_;
     on_progress_ = std::move(req.on_progress);
+    progress_interval_ = req.options.progress_interval;
     max_response_size_ = req.options.limits.max_response_size;
     max_header_size_ = req.options.limits.max_header_size;
 
@@ -357,15 +358,49 @@ int easy_handle::on_seek(void* p, curl_off_t offset, int origin) noexcept {
 int easy_handle::on_xferinfo(void* p, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                              curl_off_t ulnow) noexcept {
     auto* self = static_cast<easy_handle*>(p);
+    const transfer_progress now_at{static_cast<std::uint64_t>(dltotal), static_cast<std::uint64_t>(dlnow),
+                                   static_cast<std::uint64_t>(ultotal), static_cast<std::uint64_t>(ulnow)};
+    const transfer_progress& last = self->last_progress_;
+    if (now_at.downloaded == last.downloaded && now_at.uploaded == last.uploaded &&
+        now_at.download_total == last.download_total && now_at.upload_total == last.upload_total)
+        return 0; // nothing moved
+    const bool reached_total =
+        (now_at.download_total && now_at.downloaded == now_at.download_total && last.downloaded != now_at.downloaded) ||
+        (now_at.upload_total && now_at.uploaded == now_at.upload_total && last.uploaded != now_at.uploaded);
+    const auto now = std::chrono::steady_clock::now();
+    if (now < self->next_progress_ && !reached_total)
+        return 0;
+    self->next_progress_ = now + self->progress_interval_;
+    self->last_progress_ = now_at;
     try {
-        self->on_progress_(transfer_progress{
-            static_cast<std::uint64_t>(dltotal), static_cast<std::uint64_t>(dlnow),
-            static_cast<std::uint64_t>(ultotal), static_cast<std::uint64_t>(ulnow)});
+        self->on_progress_(now_at);
     } catch (...) {
         self->exception_ = std::current_exception();
         return 1; // CURLE_ABORTED_BY_CALLBACK
     }
     return 0;
+}
+
+bool easy_handle::report_final_progress() noexcept {
+    if (!on_progress_)
+        return true;
+    auto info = [&](CURLINFO what) {
+        curl_off_t v = 0;
+        curl_easy_getinfo(handle_, what, &v);
+        return v > 0 ? static_cast<std::uint64_t>(v) : 0;
+    };
+    const transfer_progress last{info(CURLINFO_CONTENT_LENGTH_DOWNLOAD_T), info(CURLINFO_SIZE_DOWNLOAD_T),
+                                 info(CURLINFO_CONTENT_LENGTH_UPLOAD_T), info(CURLINFO_SIZE_UPLOAD_T)};
+    if (last.downloaded == last_progress_.downloaded && last.uploaded == last_progress_.uploaded)
+        return true;
+    last_progress_ = last;
+    try {
+        on_progress_(last);
+    } catch (...) {
+        exception_ = std::current_exception();
+        return false;
+    }
+    return true;
 }
 
 std::size_t easy_handle::on_header(char* data, std::size_t size, std::size_t n, void* p) noexcept {

@@ -49,6 +49,7 @@ public:
         if (slot.is_connected())
             slot.template emplace<detail::fetch_cancellation>(
                 detail::fetch_cancellation{engine_, op->id});
+        detail::route_progress(req, op->get_handler_executor(), executor_);
         // The request travels with the posted start, not in the operation
         // state: only what libcurl still needs is kept for the transfer.
         detail::submit(*engine_, detail::transfer_ptr(op), std::move(req));

@@ -82,8 +82,13 @@ public:
     /// When set, body bytes are handed to it as they arrive (after decoding)
     /// instead of being stored in response::body. max_response_size still applies.
     std::function<void(std::string_view chunk)> on_body;
-    /// When set, called as bytes move (CURLOPT_XFERINFOFUNCTION; at least
-    /// about once a second while the transfer runs).
+    /// When set, called as bytes move (CURLOPT_XFERINFOFUNCTION), at most
+    /// once per options.progress_interval (100 ms by default), not while
+    /// nothing moves, and with the final counts when a transfer succeeds. For
+    /// async_fetch whose handler has an executor of its own (a strand, a
+    /// GUI's), the calls are posted to that executor instead, in order and
+    /// before the completion; a throw there escapes that executor's run()
+    /// and no longer aborts the transfer.
     std::function<void(const transfer_progress&)> on_progress;
 
     /// Adds a header (kept in insertion order, repeats allowed).

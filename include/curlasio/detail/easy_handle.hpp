@@ -14,6 +14,7 @@
 
 #include <curl/curl.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -68,6 +69,10 @@ public:
     bool paused() const noexcept { return paused_; }
     /// The engine is about to resume the transfer.
     void unpause() noexcept { paused_ = false; }
+
+    /// A successful transfer's last progress, if the rate bound held it
+    /// back; false if on_progress threw.
+    bool report_final_progress() noexcept;
 
     /// The error for libcurl's result, refined by what the callbacks saw
     /// (size cap hit, allocation failure).
@@ -133,6 +138,9 @@ private:
     upload_source upload_;          // keeps the source alive while libcurl reads it
     body_source* source_ = nullptr; // upload_'s, until detached
     std::function<void(const transfer_progress&)> on_progress_;
+    std::chrono::milliseconds progress_interval_{0};
+    std::chrono::steady_clock::time_point next_progress_{};
+    transfer_progress last_progress_{};
     std::size_t max_response_size_ = 0;
     std::size_t max_header_size_ = 0;
     // The response being received; the rest is read from libcurl at the end.
