@@ -21,8 +21,9 @@ using boost::system::error_code;
 /// Conditions detected by curlasio itself, not by libcurl.
 enum class errc {
     /// A header name or value, the user agent, the method or the URL holds CR,
-    /// LF or NUL, the method is empty or holds a space, or a header name is
-    /// empty or holds ':'; refused before anything is sent. The error_code's
+    /// LF or NUL, the method is empty, holds a space or is otherwise not an
+    /// RFC 9110 token, or a header name is empty or holds ':'; refused before
+    /// anything is sent. The error_code's
     /// message() says which (as request::why_malformed() does); it compares
     /// equal to errc::invalid_request whatever the reason.
     invalid_request = 1,
