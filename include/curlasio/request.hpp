@@ -62,7 +62,11 @@ public:
     /// sends an empty header.
     std::vector<header> headers;
     /// Sent as the request body when non-empty, or when the method is one that
-    /// carries a body (POST, PUT, PATCH).
+    /// carries a body (POST, PUT, PATCH). A POST with a body and no
+    /// Content-Type header goes out as `Content-Type:
+    /// application/x-www-form-urlencoded` (libcurl's default, whatever the
+    /// bytes are): add the right header, e.g. `add_header("Content-Type",
+    /// "application/json")`, for anything else.
     std::string body;
 
     // ---- how it is made -------------------------------------------------------
