@@ -26,7 +26,7 @@ asio::awaitable<int> upload(curlasio::engine& eng, std::string url) {
     // Any Asio read stream will do: a pipe, a socket, a download_stream.
     asio::posix::stream_descriptor in(ex, ::dup(STDIN_FILENO));
 
-    curlasio::request req(std::move(url), "PUT");
+    curlasio::request req(std::move(url), curlasio::verb::put);
     req.upload = curlasio::upload_source::from_stream(in); // size unknown: chunked
     auto [ec, res] = co_await curlasio::async_fetch(eng, std::move(req),
                                                     asio::as_tuple(asio::use_awaitable));

@@ -89,6 +89,12 @@ using default_fetch_token_t = std::conditional_t<
 /// delivered also on failure, holding what arrived and libcurl's detailed
 /// error text in response::error_message.
 ///
+/// With asio::use_awaitable (and use_future) a failure is thrown as
+/// boost::system::system_error, without the response: to keep
+/// response::error_message, co_await with asio::as_tuple(asio::use_awaitable),
+/// which yields `auto [ec, res]` (the README's first example,
+/// examples/quickstart.cpp).
+///
 /// Executor: the handler runs on its associated executor (by default the
 /// engine's), through asio::post: never inside this call, never inside a
 /// libcurl callback. Its associated allocator allocates the operation state.

@@ -6,6 +6,7 @@
 #include <curlasio/engine.hpp>
 #include <curlasio/engine_options.hpp>
 #include <curlasio/error.hpp>
+#include <curlasio/method.hpp>
 #include <curlasio/request.hpp>
 #include <curlasio/response.hpp>
 #include <curlasio/upload_source.hpp>

@@ -4,6 +4,7 @@
 // curlasio::request: a value type describing one HTTP transfer. Copyable,
 // movable, independent of any engine; async_fetch copies what it needs.
 
+#include <curlasio/method.hpp>
 #include <curlasio/request_options.hpp>
 #include <curlasio/upload_source.hpp>
 
@@ -36,8 +37,12 @@ public:
     using curl_setter = request_options::curl_setter;
 
     request() = default;
-    explicit request(std::string url, std::string method = "GET")
-        : method(std::move(method)), url(std::move(url)) {}
+    /// A request for `url` with method `m`: a verb (`request(url,
+    /// verb::post)`) or an explicit `curlasio::method("PROPFIND")`; a plain
+    /// string is not accepted here, so that a body passed where the method
+    /// goes does not compile.
+    explicit request(std::string url, curlasio::method m = verb::get)
+        : method(std::move(m).str()), url(std::move(url)) {}
 
     // ---- what is sent -------------------------------------------------------
     // libcurl 7.88 builds the request head in one buffer of 1 MiB (less a
@@ -49,13 +54,20 @@ public:
     // buffer but cannot be checked: past it, libcurl fails the fetch as
     // CURLE_OUT_OF_MEMORY. Over HTTP/2, nghttp2 sends no header block over
     // 64 KiB (after HPACK): such a request fails as CURLE_RECV_ERROR.
+    /// As sent ("GET", "PROPFIND"); any RFC 9110 token (see is_token), else
+    /// the request is refused as malformed. Set it directly for a method
+    /// known only at run time, or through the constructor's curlasio::method.
     std::string method = "GET";
     std::string url;
     /// Sent in this order; repeats allowed. A value-less name ("Accept", "")
     /// sends an empty header.
     std::vector<header> headers;
     /// Sent as the request body when non-empty, or when the method is one that
-    /// carries a body (POST, PUT, PATCH).
+    /// carries a body (POST, PUT, PATCH). A POST with a body and no
+    /// Content-Type header goes out as `Content-Type:
+    /// application/x-www-form-urlencoded` (libcurl's default, whatever the
+    /// bytes are): add the right header, e.g. `add_header("Content-Type",
+    /// "application/json")`, for anything else.
     std::string body;
     /// When set, the body is read from this source as the transfer runs
     /// (and request::body is ignored): a pipe, a socket, a file, another
@@ -137,8 +149,9 @@ public:
     /// Why async_fetch would refuse this request with errc::invalid_request
     /// before sending anything ("the method holds a space", "a header name
     /// holds ':'"), or empty when it would not. Refused: CR, LF or NUL in the
-    /// method, URL, user agent or a header name or value; an empty method or
-    /// one holding a space; an empty header name or one holding ':'. The
+    /// method, URL, user agent or a header name or value; an empty method, one
+    /// holding a space or otherwise not an RFC 9110 token (is_token); an
+    /// empty header name or one holding ':'. The
     /// error's message() and response::error_message say the same.
     std::string_view why_malformed() const noexcept;
 };

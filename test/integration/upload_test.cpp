@@ -88,7 +88,7 @@ std::string sink_answer(std::uint64_t size, const char* framing) {
 }
 
 request put_to_sink(const test_server& server, upload_source source) {
-    request req(server.url("/sink"), "PUT");
+    request req(server.url("/sink"), verb::put);
     req.upload = std::move(source);
     return req;
 }
@@ -153,7 +153,7 @@ BOOST_AUTO_TEST_CASE(a_file_goes_with_its_size_and_post_is_kept) {
         for (std::uint64_t at = 0; at < size; at += block.size())
             f.write(block.data(), static_cast<std::streamsize>(std::min<std::uint64_t>(block.size(), size - at)));
     }
-    request req(server.url("/sink"), "POST");
+    request req(server.url("/sink"), verb::post);
     req.upload = upload_source::from_file(path);
     const outcome out = fetch_sync(io, eng, std::move(req));
     ::unlink(path);
@@ -231,7 +231,7 @@ BOOST_AUTO_TEST_CASE(a_source_feeds_one_transfer) {
 BOOST_AUTO_TEST_CASE(a_redirect_that_needs_the_body_again_fails_as_libcurl_says) {
     pipe_ends p(io);
     asio::co_spawn(io, write_pattern(p.write_end, 1000, 0), asio::detached);
-    request req(server.url("/redirect-to?url=" + encode("/sink")), "PUT");
+    request req(server.url("/redirect-to?url=" + encode("/sink")), verb::put);
     req.upload = upload_source::from_stream(p.read_end, 1000);
     req.options.redirects.follow = true;
     const outcome out = fetch_sync(io, eng, std::move(req));

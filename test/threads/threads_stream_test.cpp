@@ -95,7 +95,7 @@ BOOST_AUTO_TEST_CASE(an_upload_from_a_pipe_written_on_another_thread) {
             out.close();
         },
         asio::use_future);
-    request req(server.url("/sink"), "PUT");
+    request req(server.url("/sink"), verb::put);
     req.upload = upload_source::from_stream(in);
     auto f = async_fetch(*eng, std::move(req), asio::use_future);
     BOOST_TEST_REQUIRE((f.wait_for(300s) == std::future_status::ready));
