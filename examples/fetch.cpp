@@ -8,7 +8,8 @@
 //   -k           do not verify TLS certificates or host names (insecure)
 //
 // Prints one line per transfer (status, body size, time, URL, or the error)
-// and a summary. Exit status: 0 when every transfer completed, 1 when any
+// and a summary. When stdout is a terminal, a live progress bar per transfer
+// in flight (bytes, rate, ETA when the size is known) stays below the lines. Exit status: 0 when every transfer completed, 1 when any
 // failed, 2 on a usage error. An HTTP 4xx/5xx is a completed transfer: it is
 // reported, not counted as a failure.
 //
@@ -43,10 +44,13 @@
 #include <iomanip>
 #include <iostream>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
+
+#include <unistd.h>
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -195,6 +199,89 @@ std::optional<options> parse_args(int argc, char* argv[]) {
     return o;
 }
 
+// Live progress, one line per worker, redrawn below the result lines (ANSI
+// cursor movement; only when stdout is a terminal). Redrawn at most every
+// 100 ms, which is also how often curlasio reports progress by default.
+class progress_board {
+public:
+    explicit progress_board(std::size_t slots) : slots_(slots), enabled_(::isatty(STDOUT_FILENO) == 1) {}
+
+    void start(std::size_t slot, const std::string& url) {
+        slots_[slot] = {url, {}, std::chrono::steady_clock::now(), true};
+    }
+    void update(std::size_t slot, const curlasio::transfer_progress& p) {
+        slots_[slot].progress = p;
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_draw_ >= 100ms)
+            redraw();
+    }
+    void finish(std::size_t slot) { slots_[slot].active = false; }
+
+    // Prints `line` above the board.
+    template <typename Print>
+    void print_above(Print print) {
+        clear();
+        print();
+        redraw();
+    }
+    void clear() {
+        if (enabled_ && drawn_ > 0)
+            std::cout << "\x1b[" << drawn_ << "A\x1b[J";
+        drawn_ = 0;
+    }
+
+private:
+    struct slot {
+        std::string url;
+        curlasio::transfer_progress progress;
+        std::chrono::steady_clock::time_point started;
+        bool active = false;
+    };
+
+    static std::string human(double bytes) {
+        const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+        int u = 0;
+        while (bytes >= 1024 && u < 4) {
+            bytes /= 1024;
+            ++u;
+        }
+        std::ostringstream out;
+        out << std::fixed << std::setprecision(u ? 1 : 0) << bytes << ' ' << units[u];
+        return out.str();
+    }
+
+    void redraw() {
+        if (!enabled_)
+            return;
+        clear();
+        const auto now = std::chrono::steady_clock::now();
+        last_draw_ = now;
+        for (const slot& s : slots_) {
+            if (!s.active)
+                continue;
+            const double got = static_cast<double>(s.progress.downloaded);
+            const double total = static_cast<double>(s.progress.download_total);
+            const double secs = std::chrono::duration<double>(now - s.started).count();
+            const double rate = secs > 0 ? got / secs : 0;
+            constexpr int width = 24;
+            const int filled = total > 0 ? static_cast<int>(width * std::min(1.0, got / total)) : 0;
+            std::cout << '[' << std::string(static_cast<std::size_t>(filled), '#')
+                      << std::string(static_cast<std::size_t>(width - filled), total > 0 ? '.' : '?') << "] "
+                      << std::setw(10) << human(got) << "  " << std::setw(10) << human(rate) << "/s";
+            if (total > 0 && rate > 0)
+                std::cout << "  ETA " << std::setw(4) << static_cast<long>((total - got) / rate) << " s";
+            std::cout << "  " << s.url.substr(0, 60) << '\n';
+            ++drawn_;
+        }
+        std::cout.flush();
+    }
+
+    std::vector<slot> slots_;
+    bool enabled_;
+    std::size_t drawn_ = 0;
+    std::chrono::steady_clock::time_point last_draw_{};
+};
+
 // The work and the tally, shared by the workers. They all run on the one
 // thread of the io_context, so plain members need no lock.
 struct batch {
@@ -206,8 +293,15 @@ struct batch {
     std::size_t completed = 0;   // a response arrived, whatever its status
     std::size_t http_errors = 0; // ... of which with a 4xx/5xx status
     std::size_t failed = 0;      // transport failure: no complete response
+    std::optional<progress_board> board;
 
-    void record(const std::string& url, const curlasio::error_code& ec, const curlasio::response& res) {
+    void record(const std::string& url, const curlasio::error_code& ec, const curlasio::response& res,
+                std::uint64_t body_bytes) {
+        board->print_above([&] { print(url, ec, res, body_bytes); });
+    }
+
+    void print(const std::string& url, const curlasio::error_code& ec, const curlasio::response& res,
+               std::uint64_t body_bytes) {
         std::cout << std::fixed << std::setprecision(1);
         if (ec) {
             ++failed;
@@ -222,7 +316,7 @@ struct batch {
         if (res.status >= 400)
             ++http_errors;
         const std::chrono::duration<double, std::milli> ms = res.times.total;
-        std::cout << res.status << ' ' << std::setw(9) << res.body.size() << " B " << std::setw(8)
+        std::cout << res.status << ' ' << std::setw(9) << body_bytes << " B " << std::setw(8)
                   << ms.count() << " ms  " << url;
         if (res.redirect_count > 0)
             std::cout << " -> " << res.effective_url;
@@ -232,11 +326,16 @@ struct batch {
 
 // One worker of the pool: takes the next URL until the batch is exhausted.
 // `parallel` workers therefore keep at most `parallel` transfers in flight.
-asio::awaitable<void> worker(curlasio::engine& eng, batch& b) {
+asio::awaitable<void> worker(curlasio::engine& eng, batch& b, std::size_t slot) {
     while (b.started < b.count) {
         const std::string& url = b.urls[b.started++ % b.urls.size()];
         curlasio::request req(url);
         req.options.redirects.follow = true;
+        b.board->start(slot, url);
+        req.on_progress = [&b, slot](const curlasio::transfer_progress& p) { b.board->update(slot, p); };
+        // Counted as it arrives, not kept: a fetcher of large files holds none.
+        std::uint64_t body_bytes = 0;
+        req.on_body = [&body_bytes](std::string_view chunk) { body_bytes += chunk.size(); };
         if (b.insecure) {
             req.options.tls.verify_peer = false;
             req.options.tls.verify_host = false;
@@ -244,7 +343,8 @@ asio::awaitable<void> worker(curlasio::engine& eng, batch& b) {
         // as_tuple: a failed transfer is a result to report, not an exception.
         auto [ec, res] =
             co_await curlasio::async_fetch(eng, std::move(req), asio::as_tuple(asio::use_awaitable));
-        b.record(url, ec, res);
+        b.board->finish(slot);
+        b.record(url, ec, res, body_bytes);
     }
 }
 
@@ -255,10 +355,12 @@ asio::awaitable<void> run_batch(batch& b, std::size_t parallel) {
     auto ex = co_await asio::this_coro::executor;
     curlasio::engine eng(ex);
 
-    using worker_op = decltype(asio::co_spawn(ex, worker(eng, b), asio::deferred));
+    using worker_op = decltype(asio::co_spawn(ex, worker(eng, b, 0), asio::deferred));
     std::vector<worker_op> workers;
-    for (std::size_t i = 0; i < std::min(parallel, b.count); ++i)
-        workers.push_back(asio::co_spawn(ex, worker(eng, b), asio::deferred));
+    const std::size_t n = std::min(parallel, b.count);
+    b.board.emplace(n);
+    for (std::size_t i = 0; i < n; ++i)
+        workers.push_back(asio::co_spawn(ex, worker(eng, b, i), asio::deferred));
 
     auto [order, exceptions] = co_await asio::experimental::make_parallel_group(std::move(workers))
                                    .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);

@@ -137,7 +137,8 @@ struct knobs {
 };
 
 curlasio::request make_request(const knobs& k) {
-    static constexpr const char* methods[] = {"GET", "HEAD", "POST", "PUT"};
+    static constexpr curlasio::verb methods[] = {curlasio::verb::get, curlasio::verb::head,
+                                                 curlasio::verb::post, curlasio::verb::put};
     static constexpr curlasio::http_version versions[] = {
         curlasio::http_version::http1_1, curlasio::http_version::any,
         curlasio::http_version::http2, curlasio::http_version::http2_prior_knowledge};

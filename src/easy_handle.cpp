@@ -137,7 +137,7 @@ std::size_t request_head_bound(const request& req, bool carries_body) noexcept {
         n += req.options.user_agent.size() + sizeof("User-Agent: \r\n");
     for (const auto& [name, value] : req.headers)
         n += name.size() + value.size() + 4; // ": ", CRLF
-    if (carries_body && req.body.size() < libcurl_body_in_head_below)
+    if (carries_body && !req.upload && req.body.size() < libcurl_body_in_head_below)
         n += req.body.size();
     return n;
 }
@@ -178,14 +178,19 @@ error_code easy_handle::prepare(CURL* fresh, request&& req, body_sink* sink) {
         return errc::invalid_request;
     }
     const std::string& m = req.method;
-    const bool carries_body = !req.body.empty() || m == "POST" || m == "PUT" || m == "PATCH";
+    const bool carries_body =
+        !req.body.empty() || req.upload || m == "POST" || m == "PUT" || m == "PATCH";
     if (request_head_bound(req, carries_body) > libcurl_max_request)
         return errc::request_too_large;
     request_body_ = std::move(req.body);
+    upload_ = std::move(req.upload);
+    source_ = upload_.get();
+    follow_redirects_ = req.options.redirects.follow;
     options_ = std::move(req.options.curl_options);
     on_body_ = std::move(req.on_body);
     sink_ = sink ? sink : on_body_ ? static_cast<body_sink*>(&callback_sink_) : &string_sink_;
     on_progress_ = std::move(req.on_progress);
+    progress_interval_ = req.options.progress_interval;
     max_response_size_ = req.options.limits.max_response_size;
     max_header_size_ = req.options.limits.max_header_size;
 
@@ -204,7 +209,19 @@ error_code easy_handle::prepare(CURL* fresh, request&& req, body_sink* sink) {
     set(CURLOPT_PROTOCOLS_STR, "http,https");
     set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 
-    if (m == "HEAD") {
+    if (source_) {
+        // libcurl's upload: PUT unless the method says otherwise; the size
+        // makes a Content-Length, its absence chunked transfer coding.
+        const auto size = source_->size();
+        set(CURLOPT_UPLOAD, 1L);
+        set(CURLOPT_INFILESIZE_LARGE, size ? static_cast<curl_off_t>(*size) : curl_off_t(-1));
+        set(CURLOPT_READFUNCTION, &easy_handle::on_read);
+        set(CURLOPT_READDATA, this);
+        set(CURLOPT_SEEKFUNCTION, &easy_handle::on_seek);
+        set(CURLOPT_SEEKDATA, this);
+        if (m != "PUT")
+            set(CURLOPT_CUSTOMREQUEST, m.c_str());
+    } else if (m == "HEAD") {
         set(CURLOPT_NOBODY, 1L);
     } else if (carries_body) {
         set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request_body_.size()));
@@ -402,6 +419,8 @@ std::string easy_handle::refusal_message(error_code ec) const {
 std::size_t easy_handle::on_body(char* data, std::size_t size, std::size_t n, void* p) noexcept {
     auto* self = static_cast<easy_handle*>(p);
     const std::size_t len = size * n;
+    if (!self->head_told_ && !self->tell_head())
+        return 0;
     const std::size_t cap = self->max_response_size_;
     if (cap && len > cap - self->body_bytes_) { // body_bytes_ <= cap: no overflow
         self->too_large_ = true;
@@ -431,6 +450,23 @@ std::size_t easy_handle::on_body(char* data, std::size_t size, std::size_t n, vo
     return 0;
 }
 
+error_code easy_handle::string_sink::on_head(const head_view& head) {
+    // Reserve what is announced rather than grow by doubling (a 64 MiB body
+    // would take up to twice that at its peak). Within the cap, if one is
+    // set; without one, a bound keeps a lying Content-Length from reserving
+    // gigabytes up front (the body still grows past it).
+    constexpr std::uint64_t reserve_without_cap = std::uint64_t(1) << 30;
+    if (!head.content_length || *head.content_length == 0)
+        return {};
+    const std::uint64_t bound = cap_ ? cap_ : reserve_without_cap;
+    try {
+        s_.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(*head.content_length, bound)));
+    } catch (...) {
+        // not enough memory up front: the body may still fit as it grows
+    }
+    return {};
+}
+
 sink_result easy_handle::string_sink::consume(std::string_view chunk) {
     try {
         s_.append(chunk);
@@ -440,18 +476,88 @@ sink_result easy_handle::string_sink::consume(std::string_view chunk) {
     return {};
 }
 
+std::size_t easy_handle::on_read(char* data, std::size_t size, std::size_t n, void* p) noexcept {
+    auto* self = static_cast<easy_handle*>(p);
+    if (!self->source_)
+        return CURL_READFUNC_ABORT;
+    source_result r;
+    try {
+        r = self->source_->produce(data, size * n);
+    } catch (...) {
+        self->exception_ = std::current_exception();
+        return CURL_READFUNC_ABORT;
+    }
+    switch (r.status) {
+    case source_status::data:
+        self->produced_ += r.size;
+        return r.size;
+    case source_status::eof:
+        return 0;
+    case source_status::pause:
+        self->paused_ = true;
+        return CURL_READFUNC_PAUSE;
+    case source_status::fail:
+        break;
+    }
+    self->sink_error_ = r.ec ? r.ec : make_error_code(CURLE_READ_ERROR);
+    return CURL_READFUNC_ABORT;
+}
+
+int easy_handle::on_seek(void* p, curl_off_t offset, int origin) noexcept {
+    // A streamed body cannot be sent twice; "rewinding" before any byte was
+    // produced (libcurl does, before a first send) is no move at all.
+    auto* self = static_cast<easy_handle*>(p);
+    if (origin == SEEK_SET && offset == 0 && self->produced_ == 0)
+        return CURL_SEEKFUNC_OK;
+    return CURL_SEEKFUNC_CANTSEEK;
+}
+
 int easy_handle::on_xferinfo(void* p, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                              curl_off_t ulnow) noexcept {
     auto* self = static_cast<easy_handle*>(p);
+    const transfer_progress now_at{static_cast<std::uint64_t>(dltotal), static_cast<std::uint64_t>(dlnow),
+                                   static_cast<std::uint64_t>(ultotal), static_cast<std::uint64_t>(ulnow)};
+    const transfer_progress& last = self->last_progress_;
+    if (now_at.downloaded == last.downloaded && now_at.uploaded == last.uploaded &&
+        now_at.download_total == last.download_total && now_at.upload_total == last.upload_total)
+        return 0; // nothing moved
+    const bool reached_total =
+        (now_at.download_total && now_at.downloaded == now_at.download_total && last.downloaded != now_at.downloaded) ||
+        (now_at.upload_total && now_at.uploaded == now_at.upload_total && last.uploaded != now_at.uploaded);
+    const auto now = std::chrono::steady_clock::now();
+    if (now < self->next_progress_ && !reached_total)
+        return 0;
+    self->next_progress_ = now + self->progress_interval_;
+    self->last_progress_ = now_at;
     try {
-        self->on_progress_(transfer_progress{
-            static_cast<std::uint64_t>(dltotal), static_cast<std::uint64_t>(dlnow),
-            static_cast<std::uint64_t>(ultotal), static_cast<std::uint64_t>(ulnow)});
+        self->on_progress_(now_at);
     } catch (...) {
         self->exception_ = std::current_exception();
         return 1; // CURLE_ABORTED_BY_CALLBACK
     }
     return 0;
+}
+
+bool easy_handle::report_final_progress() noexcept {
+    if (!on_progress_)
+        return true;
+    auto info = [&](CURLINFO what) {
+        curl_off_t v = 0;
+        curl_easy_getinfo(handle_, what, &v);
+        return v > 0 ? static_cast<std::uint64_t>(v) : 0;
+    };
+    const transfer_progress last{info(CURLINFO_CONTENT_LENGTH_DOWNLOAD_T), info(CURLINFO_SIZE_DOWNLOAD_T),
+                                 info(CURLINFO_CONTENT_LENGTH_UPLOAD_T), info(CURLINFO_SIZE_UPLOAD_T)};
+    if (last.downloaded == last_progress_.downloaded && last.uploaded == last_progress_.uploaded)
+        return true;
+    last_progress_ = last;
+    try {
+        on_progress_(last);
+    } catch (...) {
+        exception_ = std::current_exception();
+        return false;
+    }
+    return true;
 }
 
 std::size_t easy_handle::on_header(char* data, std::size_t size, std::size_t n, void* p) noexcept {
@@ -461,8 +567,11 @@ std::size_t easy_handle::on_header(char* data, std::size_t size, std::size_t n, 
         *self->activity_ += len;
     try {
         using event = response_head_parser::event;
-        if (self->head_.on_line(std::string_view(data, len)) == event::final_end)
+        if (self->head_.on_line(std::string_view(data, len)) == event::final_end) {
             curl_easy_getinfo(self->handle_, CURLINFO_REDIRECT_COUNT, &self->redirects_at_head_end_);
+            if (!self->head_told_ && !self->may_be_followed() && !self->tell_head())
+                return 0;
+        }
         const std::size_t cap = self->max_header_size_;
         if (cap && self->head_.head_bytes() > cap) {
             self->headers_too_large_ = true;
@@ -476,6 +585,59 @@ std::size_t easy_handle::on_header(char* data, std::size_t size, std::size_t n, 
         return 0;
     }
     return size * n;
+}
+
+bool easy_handle::may_be_followed() const noexcept {
+    long code = 0;
+    curl_easy_getinfo(handle_, CURLINFO_RESPONSE_CODE, &code);
+    if (code == 401 || code == 407)
+        return true; // libcurl may answer an authentication challenge
+    const bool redirect = code == 301 || code == 302 || code == 303 || code == 307 || code == 308;
+    return redirect && follow_redirects_ && head_.headers().contains("location");
+}
+
+namespace {
+unsigned message_version(CURL* h) noexcept {
+    long version = 0;
+    curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &version);
+    switch (version) {
+    case CURL_HTTP_VERSION_1_0: return 10;
+    case CURL_HTTP_VERSION_1_1: return 11;
+    case CURL_HTTP_VERSION_2_0: return 20;
+    case CURL_HTTP_VERSION_3: return 30;
+    default: return 0;
+    }
+}
+} // namespace
+
+bool easy_handle::tell_head() noexcept {
+    head_told_ = true;
+    CURL* h = handle_;
+    long code = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    curl_off_t length = -1;
+    curl_easy_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+    char* url = nullptr;
+    curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &url);
+    const head_view head{static_cast<int>(code),
+                         head_.reason(),
+                         head_.headers(),
+                         message_version(h),
+                         length >= 0 ? std::optional<std::uint64_t>(static_cast<std::uint64_t>(length))
+                                     : std::nullopt,
+                         url ? std::string_view(url) : std::string_view()};
+    error_code ec;
+    try {
+        ec = sink_->on_head(head);
+    } catch (...) {
+        exception_ = std::current_exception();
+        return false;
+    }
+    if (ec) {
+        sink_error_ = ec;
+        return false;
+    }
+    return true;
 }
 
 // libcurl 7.88 reports a header line too long for its buffer as
@@ -543,15 +705,7 @@ response easy_handle::take_response(CURLcode result) {
         char* url = nullptr;
         if (curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url)
             r.effective_url = url;
-        long version = 0;
-        curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &version);
-        switch (version) {
-        case CURL_HTTP_VERSION_1_0: r.version = 10; break;
-        case CURL_HTTP_VERSION_1_1: r.version = 11; break;
-        case CURL_HTTP_VERSION_2_0: r.version = 20; break;
-        case CURL_HTTP_VERSION_3: r.version = 30; break;
-        default: r.version = 0;
-        }
+        r.version = message_version(h);
         curl_easy_getinfo(h, CURLINFO_REDIRECT_COUNT, &r.redirect_count);
         char* ip = nullptr;
         if (curl_easy_getinfo(h, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip)

@@ -14,6 +14,8 @@ void submit(engine_impl& e, transfer_ptr t, request req, body_sink* sink) {
 
 void resume_async(engine_impl& e, std::uint64_t id) { e.resume_async(id); }
 
+const boost::asio::any_io_executor& executor_of(const engine_impl& e) noexcept { return e.executor(); }
+
 void cancel_async(engine_impl& e, std::uint64_t id, boost::asio::cancellation_type type) {
     e.cancel_async(id, type);
 }

@@ -170,6 +170,14 @@ void engine_impl::start(transfer_ptr owned, request req, body_sink* sink) {
         return t->complete(ec, std::move(r));
     }
 
+    if (body_source* source = t->easy.source()) {
+        if (error_code ec = source->attach(weak_from_this(), t->id)) {
+            response r;
+            r.error_message = ec.message();
+            return t->complete(ec, std::move(r));
+        }
+    }
+
     if (idle_parked_)
         unpark_idle_connections();
     CURL* h = t->easy.native();
@@ -233,6 +241,7 @@ void engine_impl::fail_later(CURL* easy, error_code ec, const char* message) {
 void engine_impl::finish(transfer* t, error_code ec, CURLcode result, const char* message) {
     transfers_.erase(t->id);
     curl_multi_remove_handle(multi_, t->easy.native());
+    t->easy.detach_source();
     response r = t->easy.take_response(result);
     bool reusable = false;
     CURL* h = t->easy.release(reusable);

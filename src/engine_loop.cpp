@@ -45,6 +45,8 @@ void engine_impl::drain_messages() {
         curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &p);
         auto* t = static_cast<transfer*>(p);
         CURLcode result = m->data.result; // m is invalid after remove_handle
+        if (result == CURLE_OK && !t->easy.report_final_progress())
+            result = CURLE_ABORTED_BY_CALLBACK; // it threw: errc::callback_threw
         finish(t, t->easy.result_error(result), result);
     }
 }

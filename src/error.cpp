@@ -70,12 +70,106 @@ public:
                    "user agent, and a body under 64 KiB sent along over HTTP/1)";
         case errc::engine_moved_from:
             return "the engine was moved from";
+        case errc::upload_in_use:
+            return "the upload source already feeds another transfer";
+        case errc::operation_in_progress:
+            return "another operation of this kind is pending on the stream";
+        case errc::stream_not_open:
+            return "the stream is not open";
         }
         return "unknown curlasio error";
     }
 };
 
+bool easy_is(CURLcode c, condition cond) noexcept {
+    switch (cond) {
+    case condition::connect_failed:
+        return c == CURLE_COULDNT_CONNECT;
+    case condition::timed_out:
+        return c == CURLE_OPERATION_TIMEDOUT;
+    case condition::dns:
+        return c == CURLE_COULDNT_RESOLVE_HOST || c == CURLE_COULDNT_RESOLVE_PROXY;
+    case condition::tls:
+        switch (c) {
+        case CURLE_SSL_CONNECT_ERROR:
+        case CURLE_SSL_ENGINE_NOTFOUND:
+        case CURLE_SSL_ENGINE_SETFAILED:
+        case CURLE_SSL_CERTPROBLEM:
+        case CURLE_SSL_CIPHER:
+        case CURLE_PEER_FAILED_VERIFICATION:
+        case CURLE_USE_SSL_FAILED:
+        case CURLE_SSL_ENGINE_INITFAILED:
+        case CURLE_SSL_CACERT_BADFILE:
+        case CURLE_SSL_SHUTDOWN_FAILED:
+        case CURLE_SSL_CRL_BADFILE:
+        case CURLE_SSL_ISSUER_ERROR:
+        case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+        case CURLE_SSL_INVALIDCERTSTATUS:
+        case CURLE_SSL_CLIENTCERT:
+            return true;
+        default:
+            return false;
+        }
+    case condition::transient:
+        switch (c) {
+        case CURLE_COULDNT_CONNECT:
+        case CURLE_OPERATION_TIMEDOUT:
+        case CURLE_SEND_ERROR:
+        case CURLE_RECV_ERROR:
+        case CURLE_GOT_NOTHING:    // closed without answering: a keep-alive race
+        case CURLE_PARTIAL_FILE:   // closed before the announced length arrived
+        case CURLE_HTTP2_STREAM:   // stream reset (REFUSED_STREAM, GOAWAY)
+            return true;
+        default:
+            return false;
+        }
+    }
+    return false;
+}
+
+class condition_category final : public bs::error_category {
+public:
+    constexpr condition_category() noexcept : bs::error_category(0x63a17e5e0004ULL) {}
+    const char* name() const noexcept override { return "curlasio.condition"; }
+    std::string message(int ev) const override {
+        switch (static_cast<condition>(ev)) {
+        case condition::connect_failed:
+            return "could not connect to the server or proxy";
+        case condition::timed_out:
+            return "a deadline passed";
+        case condition::tls:
+            return "TLS failure (handshake, certificate, verification or pinning)";
+        case condition::dns:
+            return "a host or proxy name did not resolve";
+        case condition::transient:
+            return "transient failure: the same request may succeed if sent again";
+        }
+        return "unknown curlasio condition";
+    }
+    // Only curl.easy codes are classified (curl.multi and curlasio::errc
+    // codes are the engine's or the caller's, never the network's), plus any
+    // category's own timeouts, which are transient too.
+    bool equivalent(const error_code& code, int cond) const noexcept override {
+        const auto c = static_cast<condition>(cond);
+        if (code.category() == curl_easy_category())
+            return easy_is(static_cast<CURLcode>(code.value()), c);
+        if (c == condition::timed_out || c == condition::transient)
+            return code.default_error_condition() ==
+                   bs::errc::make_error_condition(bs::errc::timed_out);
+        return false;
+    }
+};
+
 } // namespace
+
+const bs::error_category& curlasio_condition_category() noexcept {
+    static const condition_category c;
+    return c;
+}
+
+bool is_retryable(const error_code& ec) noexcept {
+    return ec == condition::transient;
+}
 
 const bs::error_category& curl_easy_category() noexcept {
     static const easy_category c;

@@ -20,6 +20,8 @@ malformed find_malformed(const request& req) noexcept {
         return malformed::method_empty;
     if (req.method.find(' ') != std::string::npos)
         return malformed::method_space;
+    if (!is_token(req.method))
+        return malformed::method_not_token;
     if (!clean(req.url))
         return malformed::url_control;
     if (!clean(req.options.user_agent))

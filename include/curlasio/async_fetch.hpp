@@ -49,6 +49,7 @@ public:
         if (slot.is_connected())
             slot.template emplace<detail::fetch_cancellation>(
                 detail::fetch_cancellation{engine_, op->id});
+        detail::route_progress(req, op->get_handler_executor(), executor_);
         // The request travels with the posted start, not in the operation
         // state: only what libcurl still needs is kept for the transfer.
         detail::submit(*engine_, detail::transfer_ptr(op), std::move(req));
@@ -87,6 +88,12 @@ using default_fetch_token_t = std::conditional_t<
 /// 5xx is a successful completion carrying that status. The response is
 /// delivered also on failure, holding what arrived and libcurl's detailed
 /// error text in response::error_message.
+///
+/// With asio::use_awaitable (and use_future) a failure is thrown as
+/// boost::system::system_error, without the response: to keep
+/// response::error_message, co_await with asio::as_tuple(asio::use_awaitable),
+/// which yields `auto [ec, res]` (the README's first example,
+/// examples/quickstart.cpp).
 ///
 /// Executor: the handler runs on its associated executor (by default the
 /// engine's), through asio::post: never inside this call, never inside a

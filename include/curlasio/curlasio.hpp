@@ -2,10 +2,13 @@
 #define CURLASIO_CURLASIO_HPP
 
 #include <curlasio/async_fetch.hpp>
+#include <curlasio/download_stream.hpp>
 #include <curlasio/engine.hpp>
 #include <curlasio/engine_options.hpp>
 #include <curlasio/error.hpp>
+#include <curlasio/method.hpp>
 #include <curlasio/request.hpp>
 #include <curlasio/response.hpp>
+#include <curlasio/upload_source.hpp>
 
 #endif

@@ -4,7 +4,9 @@
 // curlasio::request: a value type describing one HTTP transfer. Copyable,
 // movable, independent of any engine; async_fetch copies what it needs.
 
+#include <curlasio/method.hpp>
 #include <curlasio/request_options.hpp>
+#include <curlasio/upload_source.hpp>
 
 #include <curl/curl.h>
 
@@ -35,8 +37,12 @@ public:
     using curl_setter = request_options::curl_setter;
 
     request() = default;
-    explicit request(std::string url, std::string method = "GET")
-        : method(std::move(method)), url(std::move(url)) {}
+    /// A request for `url` with method `m`: a verb (`request(url,
+    /// verb::post)`) or an explicit `curlasio::method("PROPFIND")`; a plain
+    /// string is not accepted here, so that a body passed where the method
+    /// goes does not compile.
+    explicit request(std::string url, curlasio::method m = verb::get)
+        : method(std::move(m).str()), url(std::move(url)) {}
 
     // ---- what is sent -------------------------------------------------------
     // libcurl 7.88 builds the request head in one buffer of 1 MiB (less a
@@ -48,14 +54,31 @@ public:
     // buffer but cannot be checked: past it, libcurl fails the fetch as
     // CURLE_OUT_OF_MEMORY. Over HTTP/2, nghttp2 sends no header block over
     // 64 KiB (after HPACK): such a request fails as CURLE_RECV_ERROR.
+    /// As sent ("GET", "PROPFIND"); any RFC 9110 token (see is_token), else
+    /// the request is refused as malformed. Set it directly for a method
+    /// known only at run time, or through the constructor's curlasio::method.
     std::string method = "GET";
     std::string url;
     /// Sent in this order; repeats allowed. A value-less name ("Accept", "")
     /// sends an empty header.
     std::vector<header> headers;
     /// Sent as the request body when non-empty, or when the method is one that
-    /// carries a body (POST, PUT, PATCH).
+    /// carries a body (POST, PUT, PATCH). A POST with a body and no
+    /// Content-Type header goes out as `Content-Type:
+    /// application/x-www-form-urlencoded` (libcurl's default, whatever the
+    /// bytes are): add the right header, e.g. `add_header("Content-Type",
+    /// "application/json")`, for anything else.
     std::string body;
+    /// When set, the body is read from this source as the transfer runs
+    /// (and request::body is ignored): a pipe, a socket, a file, another
+    /// download, a function of yours (see upload_source). Sent with
+    /// Content-Length when the source knows its size, else chunked. The
+    /// method is sent as it is (PUT and POST are the usual ones). A source
+    /// feeds one transfer: a copy of the request shares it, and a second
+    /// fetch while the first runs fails with errc::upload_in_use. libcurl
+    /// cannot rewind a streamed body: a redirect or authentication round
+    /// that must send it again fails with CURLE_SEND_FAIL_REWIND.
+    upload_source upload;
 
     // ---- how it is made -------------------------------------------------------
     /// Timeouts, redirects, TLS, limits, connection reuse, proxy, and the
@@ -71,8 +94,13 @@ public:
     /// When set, body bytes are handed to it as they arrive (after decoding)
     /// instead of being stored in response::body. max_response_size still applies.
     std::function<void(std::string_view chunk)> on_body;
-    /// When set, called as bytes move (CURLOPT_XFERINFOFUNCTION; at least
-    /// about once a second while the transfer runs).
+    /// When set, called as bytes move (CURLOPT_XFERINFOFUNCTION), at most
+    /// once per options.progress_interval (100 ms by default), not while
+    /// nothing moves, and with the final counts when a transfer succeeds. For
+    /// async_fetch whose handler has an executor of its own (a strand, a
+    /// GUI's), the calls are posted to that executor instead, in order and
+    /// before the completion; a throw there escapes that executor's run()
+    /// and no longer aborts the transfer.
     std::function<void(const transfer_progress&)> on_progress;
 
     /// Adds a header (kept in insertion order, repeats allowed).
@@ -122,8 +150,9 @@ public:
     /// before sending anything ("the method holds a space", "a header name
     /// holds ':'"), or empty when it would not. Refused: CR, LF or NUL in the
     /// method, URL, user agent, a header name or value, or a credential
-    /// (options.auth, options.proxy's user name and password); an empty method or
-    /// one holding a space; an empty header name or one holding ':'. The
+    /// (options.auth, options.proxy's user name and password); an empty
+    /// method, one holding a space or otherwise not an RFC 9110 token
+    /// (is_token); an empty header name or one holding ':'. The
     /// error's message() and response::error_message say the same.
     std::string_view why_malformed() const noexcept;
 };

@@ -304,6 +304,9 @@ struct request_options {
     http_version version = http_version::any;
     /// Advertise every encoding libcurl supports and decode the body.
     bool decompress = true;
+    /// request::on_progress runs at most once per this interval (and once
+    /// more with the final counts); 0: whenever libcurl reports a change.
+    std::chrono::milliseconds progress_interval{100};
     /// Empty: no User-Agent header.
     std::string user_agent = "curlasio/0.1";
     /// Authentication to the origin (see auth_options).

@@ -64,7 +64,7 @@ const fetch_case cases[] = {
 };
 
 request make_request(const curlasio::test::test_server& server, const fetch_case& c) {
-    request req(server.url(c.path), c.method);
+    request req(server.url(c.path), curlasio::method(c.method));
     req.body = pattern(c.upload);
     return req;
 }

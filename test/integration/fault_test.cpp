@@ -14,6 +14,7 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <arpa/inet.h>
@@ -529,6 +530,42 @@ BOOST_AUTO_TEST_CASE(progress_and_body_callbacks_see_the_transfer) {
     BOOST_TEST(streamed.size() == 300000u);
     BOOST_TEST(streamed.substr(0, 3) == "abc");
     BOOST_TEST(total == 300000u);
+}
+
+BOOST_AUTO_TEST_CASE(progress_is_rate_bounded_and_runs_on_the_handlers_executor) {
+    // A handler of another io_context: progress is posted there, in order,
+    // before the completion, and at most once per interval.
+    asio::io_context other;
+    int calls = 0, off_executor = 0;
+    std::uint64_t last = 0;
+    bool done = false, progress_after_done = false;
+    request req(server.url("/slow-body/6/50"));
+    req.options.progress_interval = std::chrono::milliseconds(120);
+    req.on_progress = [&](const transfer_progress& p) {
+        ++calls;
+        off_executor += other.get_executor().running_in_this_thread() ? 0 : 1;
+        progress_after_done = progress_after_done || done;
+        BOOST_TEST(p.downloaded >= last);
+        last = p.downloaded;
+    };
+    async_fetch(eng, std::move(req), asio::bind_executor(other, [&](error_code ec, response) {
+                    BOOST_TEST(!ec);
+                    done = true;
+                }));
+    for (int i = 0; i < 2000 && !done; ++i) {
+        io.restart();
+        io.run_for(std::chrono::milliseconds(5));
+        other.restart();
+        other.poll();
+    }
+    BOOST_TEST_REQUIRE(done);
+    BOOST_TEST(calls >= 1);
+    // 6 chunks 50 ms apart, 120 ms apart at most: fewer calls than chunks,
+    // the last one the total.
+    BOOST_TEST(calls < 6);
+    BOOST_TEST(last == 6 * 1024u);
+    BOOST_TEST(off_executor == 0);
+    BOOST_TEST(!progress_after_done);
 }
 
 BOOST_AUTO_TEST_CASE(a_throwing_option_setter_fails_before_sending) {

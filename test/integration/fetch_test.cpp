@@ -46,7 +46,7 @@ BOOST_AUTO_TEST_CASE(get_returns_status_headers_body_and_info) {
 BOOST_AUTO_TEST_CASE(every_method_round_trips_its_body) {
     for (std::string method : {"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "PROPFIND"}) {
         BOOST_TEST_CONTEXT("method " << method) {
-            request req(server.url("/echo"), method);
+            request req(server.url("/echo"), curlasio::method(method));
             if (method != "GET")
                 req.body = "payload of " + method;
             auto out = fetch_sync(io, eng, req);
@@ -57,7 +57,7 @@ BOOST_AUTO_TEST_CASE(every_method_round_trips_its_body) {
             BOOST_TEST(!out.res.headers.contains("X-Echo-Expect"));
         }
     }
-    auto head = fetch_sync(io, eng, request(server.url("/bytes/100"), "HEAD"));
+    auto head = fetch_sync(io, eng, request(server.url("/bytes/100"), verb::head));
     BOOST_TEST(!head.ec);
     BOOST_TEST(head.res.status == 200);
     BOOST_TEST(head.res.body.empty());
@@ -279,7 +279,7 @@ BOOST_AUTO_TEST_CASE(connections_are_reused) {
 // The engine reuses easy handles: nothing of one request may reach the next.
 BOOST_AUTO_TEST_CASE(reused_handles_carry_nothing_over) {
     int consumed = 0;
-    request first(server.url("/echo"), "PUT");
+    request first(server.url("/echo"), verb::put);
     first.body = "first body";
     first.add_header("X-First", "1");
     first.options.user_agent = "first-agent";

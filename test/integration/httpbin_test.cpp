@@ -432,7 +432,7 @@ BOOST_AUTO_TEST_CASE(request_headers_arrive_as_sent) {
 
 BOOST_AUTO_TEST_CASE(methods_and_bodies_arrive_as_sent) {
     REQUIRE_HTTPBIN();
-    request post(url("/anything/here?q=1"), "POST");
+    request post(url("/anything/here?q=1"), verb::post);
     post.options.timeout = std::chrono::seconds(10);
     post.body = R"({"n": 42, "s": "x"})";
     post.add_header("Content-Type", "application/json");
@@ -448,7 +448,7 @@ BOOST_AUTO_TEST_CASE(methods_and_bodies_arrive_as_sent) {
                std::to_string(post.body.size()));
 
     // A method libcurl has no option of its own for, with a body.
-    request patch(url("/anything"), "PATCH");
+    request patch(url("/anything"), verb::patch);
     patch.options.timeout = std::chrono::seconds(10);
     patch.body = "k=v";
     patch.add_header("Content-Type", "application/x-www-form-urlencoded");
@@ -459,7 +459,7 @@ BOOST_AUTO_TEST_CASE(methods_and_bodies_arrive_as_sent) {
     BOOST_TEST(str(echoed.at("form").as_object().if_contains("k")) == "v");
 
     // A method the route does not allow is the server's 405, not an error.
-    request purge(url("/anything"), "PURGE");
+    request purge(url("/anything"), curlasio::method("PURGE"));
     purge.options.timeout = std::chrono::seconds(10);
     auto refused = fetch(purge);
     REQUIRE_OK(refused);

@@ -175,7 +175,7 @@ BOOST_AUTO_TEST_CASE(the_request_head_limit_is_libcurls_less_a_small_margin) {
     for (std::size_t body_size : {std::size_t{0}, std::size_t{60} << 10, std::size_t{70} << 10}) {
         BOOST_TEST_CONTEXT("body of " << body_size << " bytes") {
             const std::string body(body_size, 'b');
-            const std::string method = body_size ? "POST" : "GET";
+            const curlasio::method method = body_size ? verb::post : verb::get;
             const std::size_t ours = largest_where([&](std::size_t n) {
                 request req(server.url("/hello"), method);
                 req.body = body;
@@ -217,7 +217,10 @@ BOOST_AUTO_TEST_CASE(the_request_head_limit_is_libcurls_less_a_small_margin) {
 // The refusal names the field and the reason, not always "CR, LF or NUL",
 // and still compares equal to errc::invalid_request.
 BOOST_AUTO_TEST_CASE(a_malformed_request_says_which_field_and_why) {
-    request spaced(server.url("/hello"), "GET /admin");
+    request spaced(server.url("/hello"));
+    spaced.method = "GET /admin";
+    request json(server.url("/hello")); // a body where the method goes
+    json.method = R"({"k":1})";
     request colon(server.url("/hello"));
     colon.add_header("X-A:B", "v");
     request value(server.url("/hello"));
@@ -225,7 +228,7 @@ BOOST_AUTO_TEST_CASE(a_malformed_request_says_which_field_and_why) {
     request agent(server.url("/hello"));
     agent.options.user_agent = "agent\n";
     const auto seen = server.requests_seen();
-    for (const request* req : {&spaced, &colon, &value, &agent}) {
+    for (const request* req : {&spaced, &json, &colon, &value, &agent}) {
         BOOST_TEST_CONTEXT(req->why_malformed()) {
             auto out = fetch_sync(io, eng, *req);
             BOOST_TEST(out.ec == make_error_code(errc::invalid_request));
@@ -240,6 +243,8 @@ BOOST_AUTO_TEST_CASE(a_malformed_request_says_which_field_and_why) {
     BOOST_TEST(fetch_sync(io, eng, spaced).res.error_message.find("the method holds a space") !=
                std::string::npos);
     BOOST_TEST(fetch_sync(io, eng, colon).res.error_message.find("a header name holds ':'") !=
+               std::string::npos);
+    BOOST_TEST(fetch_sync(io, eng, json).res.error_message.find("not an RFC 9110 token") !=
                std::string::npos);
 }
 

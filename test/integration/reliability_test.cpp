@@ -339,7 +339,7 @@ BOOST_AUTO_TEST_CASE(watchdog_leaves_a_fast_upload_alone) {
     engine_options opts;
     opts.busy_wakeup_limit = 20; // an upload wakes on writes alone, far more often
     engine eng(io, opts);
-    request req(server.url("/hello"), "POST");
+    request req(server.url("/hello"), verb::post);
     req.body.assign(256u << 20, 'u');
     req.add_header("Content-Type", "application/octet-stream");
     const auto t0 = std::chrono::steady_clock::now();

@@ -4,6 +4,7 @@
 #include <array>
 #include <atomic>
 #include <charconv>
+#include <cstdio>
 #include <exception>
 #include <iostream>
 #include <list>
@@ -378,6 +379,11 @@ private:
       if (!parser.is_done() && beast::iequals(parser.get()[http::field::expect], "100-continue")) {
         if (!co_await write_raw(asio::buffer("HTTP/1.1 100 Continue\r\n\r\n", 25))) co_return;
       }
+      if (parser.get().target() == "/sink") {
+        // Read as it comes, never held: large uploads cost the server no memory.
+        if (!co_await sink_body(parser)) co_return;
+        continue;
+      }
       if (!parser.is_done()) {
         auto [rec, rn] = co_await http::async_read(*stream_, buffer_, parser, nothrow);
         if (rec) co_return;
@@ -387,6 +393,37 @@ private:
       keep_alive = co_await handle(req);
     }
     if (stream_->is_tls() && !closed_) co_await tls_goodbye();
+  }
+
+  // The /sink route: the body read in pieces, answered with its size, its
+  // FNV-1a 64 checksum and how it was framed.
+  asio::awaitable<bool> sink_body(http::request_parser<http::string_body>& header_parser) {
+    http::request_parser<http::buffer_body> parser(std::move(header_parser));
+    parser.body_limit(boost::none);
+    const bool chunked = parser.get().chunked();
+    std::uint64_t size = 0;
+    std::uint64_t hash = fnv1a_offset;
+    std::vector<char> piece(64 * 1024);
+    while (!parser.is_done()) {
+      parser.get().body().data = piece.data();
+      parser.get().body().size = piece.size();
+      auto [ec, n] = co_await http::async_read_some(*stream_, buffer_, parser, nothrow);
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) co_return false;
+      const std::size_t got = piece.size() - parser.get().body().size;
+      hash = fnv1a(hash, std::string_view(piece.data(), got));
+      size += got;
+    }
+    server_.notify(std::string(parser.get().method_string()), "/sink");
+    http::response<http::string_body> res{http::status::ok, parser.get().version()};
+    res.set(http::field::server, "curlasio-test");
+    res.keep_alive(parser.get().keep_alive());
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+    res.body() = std::to_string(size) + " " + hex + (chunked ? " chunked" : " length");
+    res.prepare_payload();
+    auto [wec, wn] = co_await http::async_write(*stream_, res, nothrow);
+    co_return !wec && res.keep_alive();
   }
 
   // Sends close_notify, but never waits long for the peer's half.

@@ -41,6 +41,8 @@ struct server_options {
 //   /gzip                    Content-Encoding: gzip of "hello gzip world" x 100
 //   /cookie                  Set-Cookie a=1 and Set-Cookie b=2
 //   /client-cert             200, body = the CN of the client's certificate, or "none"
+//   /sink                    reads the body as it comes (any size, never held) and
+//                            answers "<size> <fnv1a-64 hex> <chunked|length>
 // Faults:
 //   /reset-body/<n>          Content-Length 2n, n pattern bytes, 100 ms, then RST
 //                            (SO_LINGER 0); n <= 53248
@@ -60,6 +62,16 @@ struct server_options {
 //
 // Thread safety: the accessors may be called from any thread. The destructor
 // closes every connection, even mid-request, and joins the server thread.
+/// FNV-1a 64 over `bytes`, continued from `hash` (the /sink route's checksum).
+inline constexpr std::uint64_t fnv1a_offset = 0xcbf29ce484222325ull;
+inline std::uint64_t fnv1a(std::uint64_t hash, std::string_view bytes) {
+  for (unsigned char c : bytes) {
+    hash ^= c;
+    hash *= 0x100000001b3ull;
+  }
+  return hash;
+}
+
 class test_server {
 public:
   explicit test_server(server_options opts = {});

@@ -5,6 +5,7 @@
 // Boost.Test assertions are not thread-safe: the io and submitting threads
 // only count into atomics; the test thread asserts.
 
+#include <toolkit/io_threads.hpp>
 #include <toolkit/toolkit.hpp>
 
 #include <support/test_server.hpp>
@@ -34,6 +35,7 @@ namespace asio = boost::asio;
 using namespace curlasio;
 using namespace std::chrono_literals;
 using curlasio::test::eventually;
+using curlasio::test::io_threads;
 
 namespace {
 
@@ -55,43 +57,6 @@ bool body_is_pattern(const std::string& body) {
             return false;
     return true;
 }
-
-// Runs an io_context on n threads; stop() lets them finish the remaining
-// work, and stops the context outright if that does not end in time.
-class io_threads {
-public:
-    io_threads(asio::io_context& io, int n) : io_(io), work_(io.get_executor()) {
-        for (int i = 0; i < n; ++i)
-            threads_.emplace_back([this] {
-                io_.run();
-                ++exited_;
-            });
-    }
-    ~io_threads() { stop(); }
-
-    // True when every thread ran out of work by itself.
-    bool stop(std::chrono::milliseconds limit = 30s) {
-        if (threads_.empty())
-            return stopped_cleanly_;
-        work_.reset();
-        const bool drained =
-            eventually([&] { return exited_.load() == static_cast<int>(threads_.size()); }, limit);
-        if (!drained)
-            io_.stop();
-        for (auto& t : threads_)
-            t.join();
-        threads_.clear();
-        stopped_cleanly_ = drained;
-        return drained;
-    }
-
-private:
-    asio::io_context& io_;
-    asio::executor_work_guard<asio::io_context::executor_type> work_;
-    std::vector<std::thread> threads_;
-    std::atomic<int> exited_{0};
-    bool stopped_cleanly_ = true;
-};
 
 struct fixture {
     curlasio::test::test_server server;

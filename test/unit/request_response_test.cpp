@@ -1,5 +1,6 @@
 // request::is_well_formed and why_malformed (header injection refused before
-// anything is sent, saying why),
+// anything is sent, saying why), curlasio::method (a body cannot be passed
+// where the method goes),
 // the set_option escape hatch on a real easy handle (no transfer), and
 // header_list lookups.
 
@@ -11,6 +12,8 @@
 #include <curl/curl.h>
 
 #include <functional>
+#include <stdexcept>
+#include <type_traits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -44,7 +47,7 @@ std::string effective_url(CURL* h) {
 }
 
 request good_request() {
-    request r("https://example.test/path?q=1", "POST");
+    request r("https://example.test/path?q=1", curlasio::verb::post);
     r.add_header("Content-Type", "application/json")
         .add_header("X-Empty", "")
         .add_header("X-Colon-In-Value", "a:b: c");
@@ -63,7 +66,7 @@ BOOST_AUTO_TEST_CASE(accepts_normal_requests) {
     r.options.user_agent.clear(); // no User-Agent at all
     BOOST_TEST(r.is_well_formed());
     for (const char* m : {"GET", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS", "PROPFIND"})
-        BOOST_TEST(request("http://localhost/", m).is_well_formed());
+        BOOST_TEST(request("http://localhost/", curlasio::method(m)).is_well_formed());
 }
 
 BOOST_AUTO_TEST_CASE(rejects_cr_lf_nul_everywhere) {
@@ -151,6 +154,76 @@ BOOST_AUTO_TEST_CASE(why_malformed_names_the_field_and_the_reason) {
             BOOST_TEST(!r.is_well_formed());
         }
     }
+}
+
+// The papercut: request(url, "{\"k\":1}") compiled and sent the JSON as
+// the method. A string is not a method unless spelled out as one.
+static_assert(!std::is_constructible_v<request, std::string, const char*>);
+static_assert(!std::is_constructible_v<request, std::string, std::string>);
+static_assert(!std::is_constructible_v<request, const char*, std::string_view>);
+static_assert(std::is_constructible_v<request, std::string, curlasio::verb>);
+static_assert(std::is_constructible_v<request, std::string, curlasio::method>);
+static_assert(std::is_convertible_v<curlasio::verb, curlasio::method>);
+static_assert(!std::is_convertible_v<const char*, curlasio::method>);
+static_assert(!std::is_convertible_v<std::string, curlasio::method>);
+static_assert(std::is_constructible_v<curlasio::method, const char*>); // explicitly
+static_assert(!std::is_convertible_v<int, curlasio::method>);
+
+BOOST_AUTO_TEST_CASE(verbs_and_methods) {
+    using curlasio::method;
+    using curlasio::verb;
+    const std::pair<verb, std::string_view> verbs[] = {
+        {verb::get, "GET"},         {verb::head, "HEAD"},       {verb::post, "POST"},
+        {verb::put, "PUT"},         {verb::delete_, "DELETE"},  {verb::options, "OPTIONS"},
+        {verb::trace, "TRACE"},     {verb::patch, "PATCH"}};
+    for (const auto& [v, name] : verbs) {
+        BOOST_TEST(curlasio::to_string(v) == name);
+        BOOST_TEST(method(v).str() == name);
+        BOOST_TEST((method(v) == v));
+        BOOST_TEST(request("http://localhost/", v).method == name);
+        BOOST_TEST(request("http://localhost/", v).is_well_formed());
+    }
+    BOOST_TEST(request("http://localhost/").method == "GET");
+    BOOST_TEST((method("GET") == method(verb::get)));
+    BOOST_TEST((method("get") != method(verb::get))); // case-sensitive, sent as given
+    BOOST_TEST(request("http://localhost/", method("PROPFIND")).method == "PROPFIND");
+    BOOST_TEST(method("M-SEARCH").str() == "M-SEARCH");
+    BOOST_TEST(method("X!#$%&'*+-.^_`|~9").str() == "X!#$%&'*+-.^_`|~9"); // every tchar
+
+    for (const char* bad : {"{\"k\":1}", "", "GET /admin", "GET\r\n", "A\"B", "(x)", "a,b",
+                            "A/B", "A@B", "A=B", "\x7f", "\xc3\xa9"})
+        BOOST_TEST_CONTEXT("method \"" << bad << "\"") {
+            BOOST_CHECK_THROW(method{std::string_view(bad)}, std::invalid_argument);
+            BOOST_TEST(!curlasio::is_token(bad));
+        }
+    BOOST_CHECK_THROW(method(std::string_view("GE\0T", 4)), std::invalid_argument);
+    static_assert(curlasio::is_token("PURGE"));
+    static_assert(!curlasio::is_token("PURGE ME"));
+}
+
+// The field stays a plain string (for a method known only at run time), so
+// why_malformed checks it is a token too.
+BOOST_AUTO_TEST_CASE(a_method_that_is_not_a_token_is_malformed) {
+    const std::string_view why =
+        "the method is not an RFC 9110 token (letters, digits and !#$%&'*+-.^_`|~ only)";
+    for (const char* bad : {"{\"k\":1}", "A\"B", "(x)", "a,b", "A/B", "A\tB", "\x7f", "\xc3\xa9"}) {
+        request r = good_request();
+        r.method = bad;
+        BOOST_TEST_CONTEXT("method \"" << bad << "\"") {
+            BOOST_TEST(!r.is_well_formed());
+            BOOST_TEST(r.why_malformed() == why);
+        }
+    }
+    request r = good_request();
+    r.method = "M-SEARCH";
+    BOOST_TEST(r.is_well_formed());
+    r.method = "X!#$%&'*+-.^_`|~9";
+    BOOST_TEST(r.is_well_formed());
+    // The more specific reasons still win.
+    r.method = "A B";
+    BOOST_TEST(r.why_malformed() == "the method holds a space");
+    r.method = "A\nB";
+    BOOST_TEST(r.why_malformed() == "the method holds CR, LF or NUL");
 }
 
 BOOST_AUTO_TEST_CASE(add_header_keeps_order_and_repeats) {

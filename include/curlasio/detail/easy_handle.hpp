@@ -6,6 +6,7 @@
 // after curl_easy_reset) and goes back to it when the transfer ends.
 
 #include <curlasio/detail/body_sink.hpp>
+#include <curlasio/detail/body_source.hpp>
 #include <curlasio/detail/response_head_parser.hpp>
 #include <curlasio/error.hpp>
 #include <curlasio/request.hpp>
@@ -13,6 +14,7 @@
 
 #include <curl/curl.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -54,10 +56,23 @@ public:
         return std::exchange(handle_, nullptr);
     }
 
-    /// The sink paused the transfer and it has not been resumed since.
+    /// The streamed request body (request::upload), if any: the engine
+    /// attaches it to the transfer before libcurl runs it.
+    body_source* source() const noexcept { return source_; }
+    /// The transfer ended: the source stops reading.
+    void detach_source() noexcept {
+        if (source_)
+            std::exchange(source_, nullptr)->detach();
+    }
+
+    /// The sink or the source paused the transfer and it has not been resumed since.
     bool paused() const noexcept { return paused_; }
     /// The engine is about to resume the transfer.
     void unpause() noexcept { paused_ = false; }
+
+    /// A successful transfer's last progress, if the rate bound held it
+    /// back; false if on_progress threw.
+    bool report_final_progress() noexcept;
 
     /// The error for libcurl's result, refined by what the callbacks saw
     /// (size cap hit, allocation failure).
@@ -73,6 +88,8 @@ public:
 private:
     static std::size_t on_body(char* data, std::size_t size, std::size_t n, void* self) noexcept;
     static std::size_t on_header(char* data, std::size_t size, std::size_t n, void* self) noexcept;
+    static std::size_t on_read(char* data, std::size_t size, std::size_t n, void* self) noexcept;
+    static int on_seek(void* self, curl_off_t offset, int origin) noexcept;
     static int on_xferinfo(void* self, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                            curl_off_t ulnow) noexcept;
     static CURLcode on_ssl_ctx(CURL*, void* ssl_ctx, void* self) noexcept;
@@ -84,15 +101,23 @@ private:
     enum class libcurl_limit { none, header_line, response_heads };
     libcurl_limit libcurl_limit_hit(CURLcode result) const noexcept;
     bool receiving_head() const noexcept;
+    /// At the end of a final head: whether libcurl may still go on to
+    /// another one (a redirect it follows, an authentication round).
+    bool may_be_followed() const noexcept;
+    /// Tells the sink the head, once; false (and sink_error_ set) if it refused.
+    bool tell_head() noexcept;
 
     // The engine's two sinks: the body stored whole, or handed to on_body.
     class string_sink final : public body_sink {
     public:
-        explicit string_sink(std::string& s) noexcept : s_(s) {}
+        string_sink(std::string& s, const std::size_t& cap) noexcept : s_(s), cap_(cap) {}
+        /// Reserves what Content-Length announces, within the size cap.
+        error_code on_head(const head_view& head) override;
         sink_result consume(std::string_view chunk) override;
 
     private:
         std::string& s_;
+        const std::size_t& cap_;
     };
     class callback_sink final : public body_sink {
     public:
@@ -114,7 +139,12 @@ private:
     std::string request_body_;                   // CURLOPT_POSTFIELDS points into it
     std::vector<request::curl_setter> options_;  // they may own what libcurl points to
     std::function<void(std::string_view)> on_body_;
+    upload_source upload_;          // keeps the source alive while libcurl reads it
+    body_source* source_ = nullptr; // upload_'s, until detached
     std::function<void(const transfer_progress&)> on_progress_;
+    std::chrono::milliseconds progress_interval_{0};
+    std::chrono::steady_clock::time_point next_progress_{};
+    transfer_progress last_progress_{};
     std::size_t max_response_size_ = 0;
     std::size_t max_header_size_ = 0;
     std::function<error_code(ssl_ctx_st*)> ssl_ctx_hook_;
@@ -122,11 +152,14 @@ private:
     // The response being received; the rest is read from libcurl at the end.
     response_head_parser head_;
     std::string body_;
-    string_sink string_sink_{body_};
+    string_sink string_sink_{body_, max_response_size_};
     callback_sink callback_sink_{on_body_};
     body_sink* sink_ = &string_sink_;
     error_code sink_error_; // a sink's failure
     bool paused_ = false;
+    bool follow_redirects_ = false;
+    bool head_told_ = false;
+    std::uint64_t produced_ = 0; // request body bytes handed to libcurl
     std::uint64_t* activity_ = nullptr;
     std::uint64_t body_bytes_ = 0;   // delivered, for max_response_size
     std::exception_ptr exception_;   // thrown by a user callback

@@ -18,7 +18,9 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/recycling_allocator.hpp>
 
+#include <functional>
 #include <memory>
+#include <type_traits>
 #include <utility>
 
 namespace curlasio::detail {
@@ -65,6 +67,9 @@ public:
 
     void destroy() noexcept override { free_self(); }
 
+    /// Where the handler runs (valid until the operation completes).
+    handler_executor get_handler_executor() const noexcept { return work_.get_executor(); }
+
 private:
     fetch_op(Handler&& handler, engine_impl& eng, const engine::executor_type& ex)
         : transfer(next_transfer_id(eng)),
@@ -80,6 +85,22 @@ private:
     Handler handler_;
     boost::asio::executor_work_guard<handler_executor> work_;
 };
+
+/// A handler with an executor of its own gets the progress calls there,
+/// posted (in order, and before its completion on that executor).
+template <typename HandlerExecutor>
+void route_progress(request& req, const HandlerExecutor& to, const engine::executor_type& engine_ex) {
+    if (!req.on_progress)
+        return;
+    if constexpr (std::is_same_v<HandlerExecutor, engine::executor_type>) {
+        if (to == engine_ex)
+            return; // called in place, inside libcurl
+    }
+    auto f = std::make_shared<std::function<void(const transfer_progress&)>>(std::move(req.on_progress));
+    req.on_progress = [to, f](const transfer_progress& p) {
+        boost::asio::post(to, [f, p] { (*f)(p); });
+    };
+}
 
 /// Per-operation cancellation: posts to the engine, which decides by the
 /// type and the transfer's stage (see async_fetch). Runs wherever the signal

@@ -37,6 +37,8 @@ public:
     int status() const noexcept { return status_; }
     std::string& reason() noexcept { return reason_; }
     header_list& headers() noexcept { return headers_; }
+    const std::string& reason() const noexcept { return reason_; }
+    const header_list& headers() const noexcept { return headers_; }
 
 private:
     int status_ = 0;
