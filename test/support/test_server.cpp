@@ -4,6 +4,7 @@
 #include <array>
 #include <atomic>
 #include <charconv>
+#include <cstdio>
 #include <exception>
 #include <iostream>
 #include <list>
@@ -369,6 +370,10 @@ private:
       if (!parser.is_done() && beast::iequals(parser.get()[http::field::expect], "100-continue")) {
         if (!co_await write_raw(asio::buffer("HTTP/1.1 100 Continue\r\n\r\n", 25))) co_return;
       }
+      if (parser.get().target() == "/digest") {
+        keep_alive = co_await digest(std::move(parser));
+        continue;
+      }
       if (!parser.is_done()) {
         auto [rec, rn] = co_await http::async_read(*stream_, buffer_, parser, nothrow);
         if (rec) co_return;
@@ -396,6 +401,31 @@ private:
     timer_.expires_after(d);
     auto [ec] = co_await timer_.async_wait(nothrow);
     co_return !ec && !closed_;
+  }
+
+  // /digest: the request body read in 64 KiB pieces, never held whole;
+  // answers "<size> <fnv1a64 hex>" (curlasio::test::fnv1a) with X-Method.
+  asio::awaitable<bool> digest(http::request_parser<http::string_body>&& head) {
+    http::request_parser<http::buffer_body> p(std::move(head));
+    std::vector<char> buf(65536);
+    std::uint64_t size = 0;
+    std::uint64_t hash = fnv1a_basis;
+    while (!p.is_done()) {
+      p.get().body().data = buf.data();
+      p.get().body().size = buf.size();
+      auto [ec, n] = co_await http::async_read(*stream_, buffer_, p, nothrow);
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) co_return false;
+      const std::size_t got = buf.size() - p.get().body().size;
+      hash = fnv1a(std::string_view(buf.data(), got), hash);
+      size += got;
+    }
+    request_t req(p.get().base());
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+    auto res = make_response(req, http::status::ok, std::to_string(size) + " " + hex);
+    res.set("X-Method", req.method_string());
+    co_return co_await send(req, res);
   }
 
   response_t make_response(const request_t& req, http::status status, std::string body,

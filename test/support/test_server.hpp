@@ -13,6 +13,13 @@
 
 namespace curlasio::test {
 
+// FNV-1a, 64 bits: the /digest route's checksum, fed piece by piece.
+inline constexpr std::uint64_t fnv1a_basis = 0xcbf29ce484222325ull;
+inline std::uint64_t fnv1a(std::string_view bytes, std::uint64_t hash = fnv1a_basis) {
+  for (unsigned char c : bytes) hash = (hash ^ c) * 0x100000001b3ull;
+  return hash;
+}
+
 struct server_options {
   bool tls = false;
   std::string cert_file, key_file;  // PEM; required when tls
@@ -35,6 +42,8 @@ struct server_options {
 //   /headers/<n>             n headers X-Header-<i>: value-<i> (i from 1)
 //   /gzip                    Content-Encoding: gzip of "hello gzip world" x 100
 //   /cookie                  Set-Cookie a=1 and Set-Cookie b=2
+//   /digest                  reads the request body in 64 KiB pieces (never whole),
+//                            answers "<size> <fnv1a hex>" (fnv1a below), X-Method
 // Faults:
 //   /reset-body/<n>          Content-Length 2n, n pattern bytes, 100 ms, then RST
 //                            (SO_LINGER 0); n <= 53248

@@ -423,7 +423,10 @@ void set_header(beast_http::response_header<Fields>& h, int status, std::string_
 /// The response body through its Beast reader: the head goes into the
 /// message at on_head, then every chunk to reader.put as it arrives (a
 /// file_body response writes to its file then), and reader.finish at the
-/// end. The message must outlive the transfer.
+/// end. A message that held an earlier response starts over: its fields
+/// are replaced, an in-memory body (string, vector, dynamic) is emptied; a
+/// file_body's file is written from where it stands. The message must
+/// outlive the transfer.
 template <typename ResponseBody, typename Fields>
 class reader_sink final : public body_sink {
     static_assert(!std::is_same_v<ResponseBody, beast_http::buffer_body>,
@@ -478,6 +481,9 @@ private:
         const bool bodyless = head_request_ || status == 204 || status == 304 || status < 200;
         if (length && !decoded && !bodyless && *length <= bound)
             announced = *length;
+        // A reused message starts over: Beast's in-memory readers append.
+        if constexpr (is_buffered_body<ResponseBody>::value)
+            message_.body() = typename ResponseBody::value_type();
         reader_.emplace(message_.base(), message_.body());
         reader_->init(announced, error_);
     }
