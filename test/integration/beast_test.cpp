@@ -252,6 +252,15 @@ BOOST_AUTO_TEST_CASE(fields_and_repeats_go_out_once_and_in_order) {
     BOOST_TEST(out.res.effective_url == server.url("/echo"));
     BOOST_TEST(out.res.times.total.count() > 0);
 
+    // What libcurl adds when the message has none (README, "Beast messages").
+    BOOST_TEST((values(res.base(), "X-Echo-Accept") == std::vector<std::string>{"*/*"}));
+    http::request<http::string_body> form{http::verb::post, "/echo", 11};
+    form.body() = "a=1";
+    auto f = fetch(form, res);
+    BOOST_TEST_REQUIRE(!f.ec);
+    BOOST_TEST((values(res.base(), "X-Echo-Content-Type") ==
+                std::vector<std::string>{"application/x-www-form-urlencoded"}));
+
     // A Host naming another authority is sent instead of libcurl's.
     req.set(http::field::host, "vhost.example");
     auto vhost = fetch(req, res);
