@@ -214,6 +214,12 @@ auto async_fetch(engine& eng, boost::beast::http::request<Body, Fields>& req,
 
 /// As above, with default options: `req`'s target must then be absolute
 /// ("http://host/path").
+///
+/// Completion signature `void(error_code, curlasio::response)`; the handler
+/// runs on its associated executor, through post; per-operation cancellation
+/// as async_fetch (terminal, partial; total before libcurl ran it); `req`
+/// and `res` must outlive the operation; callable from any thread when the
+/// engine's executor is a strand (or one thread runs it).
 template <typename Body, typename Fields, typename ResponseBody, typename ResponseFields,
           boost::asio::completion_token_for<void(error_code, response)> CompletionToken =
               detail::default_fetch_token_t<engine::executor_type>>
@@ -226,13 +232,24 @@ auto async_fetch(engine& eng, boost::beast::http::request<Body, Fields>& req,
 
 /// Fetches the Beast request `req` and completes with the response as a
 /// Beast message of body ResponseBody (string_body unless named:
-/// `async_fetch<http::vector_body<char>>(eng, req, opts, token)`). Mapping,
-/// executor, cancellation and thread safety as the by-reference form above.
+/// `async_fetch<http::vector_body<char>>(eng, req, opts, token)`). The
+/// request and response map as in the by-reference form above.
 ///
 /// Completion signature: `void(error_code, http::response<ResponseBody,
 /// ResponseFields>)`. The curlasio::response's extras (timings, error_message)
 /// are not delivered: use the by-reference form for them. On failure the
 /// message holds whatever arrived.
+///
+/// Executor: the handler runs on its associated executor (by default the
+/// engine's), through post, never inside this call or a libcurl callback.
+///
+/// Per-operation cancellation: as async_fetch (terminal and partial at every
+/// stage, total only before libcurl ran the transfer), completing with
+/// asio::error::operation_aborted.
+///
+/// Thread safety: may be called from any thread when the engine's executor
+/// is a strand (or an io_context run by one thread); `req` may not be
+/// touched until the handler runs.
 ///
 /// Lifetimes: `req` is taken by reference and must outlive the operation;
 /// `opts` is copied; the response message lives in the operation until it
@@ -250,6 +267,9 @@ auto async_fetch(engine& eng, boost::beast::http::request<Body, Fields>& req, be
 }
 
 /// As above, with default options: `req`'s target must then be absolute.
+/// Completion signature `void(error_code, http::response<ResponseBody,
+/// ResponseFields>)`; executor, cancellation, lifetimes (`req` outlives the
+/// operation) and thread safety as above.
 template <typename ResponseBody = boost::beast::http::string_body,
           typename ResponseFields = boost::beast::http::fields, typename Body, typename Fields,
           boost::asio::completion_token_for<void(error_code, boost::beast::http::response<ResponseBody, ResponseFields>)>

@@ -18,6 +18,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/ostream.hpp>
@@ -30,6 +32,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <future>
 #include <string>
 #include <vector>
 
@@ -431,6 +434,22 @@ BOOST_AUTO_TEST_CASE(by_value_with_a_coroutine_and_a_callback) {
     BOOST_TEST_REQUIRE(run_until(io, [&] { return calls > 0; }));
     io.poll();
     BOOST_TEST(calls == 1);
+
+    // use_future and deferred, by value and by reference.
+    auto fut = async_fetch<http::dynamic_body>(eng, hello, asio::use_future);
+    // The promise is set on Asio's system executor: io may run dry first.
+    run_until(io, [&] { return fut.wait_for(0s) == std::future_status::ready; });
+    BOOST_TEST_REQUIRE((fut.wait_for(10s) == std::future_status::ready));
+    BOOST_TEST(beast::buffers_to_string(fut.get().body().data()) == "hello world");
+    http::response<http::string_body> res;
+    auto op = async_fetch(eng, hello, res, asio::deferred);
+    int deferred_calls = 0;
+    std::move(op)([&](error_code ec, response) {
+        ++deferred_calls;
+        BOOST_TEST(!ec);
+    });
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return deferred_calls > 0; }));
+    BOOST_TEST(res.body() == "hello world");
 }
 
 BOOST_AUTO_TEST_CASE(cancellation_mid_body_into_a_file) {
@@ -567,7 +586,33 @@ struct httpbin_fixture : fixture {
         o.options.timeout = 30s;
         return o;
     }
-    bool has(const std::string& body, const std::string& what) { return body.find(what) != std::string::npos; }
+    static bool has(const std::string& body, const std::string& what) { return body.find(what) != std::string::npos; }
+
+    // PUT /anything of 0 B, 1 B, 1 MiB from a Body, with repeated fields.
+    template <typename Body>
+    void put_every_size() {
+        for (std::size_t n : {std::size_t(0), std::size_t(1), mib}) {
+            BOOST_TEST_CONTEXT(body_name<Body>() << ", " << n << " B") {
+                temp_path file;
+                http::request<Body> req{http::verb::put, "/anything/x?q=1", 11};
+                req.insert("X-Rep", "a");
+                req.insert("X-Rep", "b");
+                req.set(http::field::content_type, "application/octet-stream");
+                const std::string data = pattern(n);
+                set_body(req, data, file.path);
+                http::response<http::string_body> res;
+                auto out = fetch(req, res, bin());
+                BOOST_TEST_REQUIRE(!out.ec, out.ec.message() << ": " << out.res.error_message);
+                BOOST_TEST(res.result_int() == 200u);
+                const std::string& b = res.body();
+                BOOST_TEST(has(b, "\"method\":\"PUT\""), b.substr(0, 300));
+                BOOST_TEST(has(b, "\"X-Rep\":\"a,b\"")); // httpbin joins repeats
+                BOOST_TEST(has(b, "\"Content-Length\":\"" + std::to_string(n) + "\""));
+                BOOST_TEST(has(b, "\"q\":\"1\""));
+                BOOST_TEST(has(b, "\"data\":\"" + data.substr(0, 64)));
+            }
+        }
+    }
 };
 
 } // namespace
@@ -576,27 +621,10 @@ BOOST_FIXTURE_TEST_SUITE(beast_httpbin, httpbin_fixture)
 
 BOOST_AUTO_TEST_CASE(fields_methods_and_bodies_reach_httpbin) {
     REQUIRE_HTTPBIN();
-    for (std::size_t n : {std::size_t(0), std::size_t(1), mib}) {
-        BOOST_TEST_CONTEXT(n << " B") {
-            http::request<http::vector_body<char>> req{http::verb::put, "/anything/x?q=1", 11};
-            req.insert("X-Rep", "a");
-            req.insert("X-Rep", "b");
-            req.set(http::field::content_type, "application/octet-stream");
-            const std::string data = pattern(n);
-            req.body().assign(data.begin(), data.end());
-            req.prepare_payload();
-            http::response<http::string_body> res;
-            auto out = fetch(req, res, bin());
-            BOOST_TEST_REQUIRE(!out.ec, out.ec.message() << ": " << out.res.error_message);
-            BOOST_TEST(res.result_int() == 200u);
-            const std::string& b = res.body();
-            BOOST_TEST(has(b, "\"method\":\"PUT\""), b.substr(0, 300));
-            BOOST_TEST(has(b, "\"X-Rep\":\"a,b\"")); // httpbin joins repeats
-            BOOST_TEST(has(b, "\"Content-Length\":\"" + std::to_string(n) + "\""));
-            BOOST_TEST(has(b, "\"q\":\"1\""));
-            BOOST_TEST(has(b, "\"data\":\"" + data.substr(0, 64)));
-        }
-    }
+    put_every_size<http::string_body>();
+    put_every_size<http::vector_body<char>>();
+    put_every_size<http::dynamic_body>();
+    put_every_size<http::file_body>();
     // A verb httpbin does not know: its 405, a response.
     http::request<http::empty_body> odd{http::verb::unknown, "/anything", 11};
     odd.method_string("FROBNICATE");
