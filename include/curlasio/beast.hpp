@@ -15,6 +15,9 @@
 // response writes to its file, never holding it. Beast's serializer and
 // parser are not run: libcurl frames the messages (HTTP/1.1, HTTP/2, TLS,
 // proxies, redirects, decoding).
+//
+// beast_fetch_options and remove_hop_by_hop are declared beside the sans-io
+// mapping they belong to, in detail/beast_message.hpp (included here).
 
 #include <curlasio/async_fetch.hpp>
 #include <curlasio/detail/beast_message.hpp>
