@@ -535,9 +535,14 @@ BOOST_AUTO_TEST_CASE(file_bodies_of_256mib_both_ways_in_bounded_memory) {
                        << " KiB; upload " << std::chrono::duration_cast<ms>(t3 - t2).count()
                        << " ms, peak RSS +" << peak_up << " KiB");
     // Far below the 256 MiB that buffering would take (the test server's
-    // buffers included: it shares the process).
+    // buffers included: it shares the process). Not under AddressSanitizer:
+    // its quarantine keeps up to 256 MiB of freed memory resident, and the
+    // upload's allocation churn (+207 MiB measured) fills it; with
+    // ASAN_OPTIONS=quarantine_size_mb=1 the peaks are +7 MiB and +2.3 MiB.
+#if !defined(__SANITIZE_ADDRESS__)
     BOOST_TEST(peak_down < 32 * 1024);
     BOOST_TEST(peak_up < 32 * 1024);
+#endif
 
     // The control: the same measure sees a buffered body. A 64 MiB
     // string_body (a fresh mapping, whatever the heap held) reserves what
