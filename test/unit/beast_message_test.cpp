@@ -81,9 +81,63 @@ struct temp_file {
     ~temp_file() { std::remove(path.c_str()); }
 };
 
+// A body type of the user's: `total` bytes of 'x' in pieces of 3, its
+// writer failing after `fail_after` bytes; no size() (so no payload_size).
+struct generated_body {
+    struct value_type {
+        std::size_t total = 0;
+        std::size_t fail_after = SIZE_MAX;
+    };
+    class writer {
+    public:
+        using const_buffers_type = boost::asio::const_buffer;
+        template <bool isRequest, class Fields>
+        writer(const http::header<isRequest, Fields>&, const value_type& v) : v_(v) {}
+        void init(error_code& ec) { ec = {}; }
+        boost::optional<std::pair<const_buffers_type, bool>> get(error_code& ec) {
+            if (sent_ >= v_.fail_after) {
+                ec = make_error_code(boost::system::errc::io_error);
+                return boost::none;
+            }
+            ec = {};
+            const std::size_t n = std::min<std::size_t>(3, v_.total - sent_);
+            if (n == 0)
+                return boost::none;
+            sent_ += n;
+            return std::make_pair(boost::asio::const_buffer("xxx", n), sent_ < v_.total);
+        }
+
+    private:
+        const value_type& v_;
+        std::size_t sent_ = 0;
+    };
+};
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(beast_message)
+
+BOOST_AUTO_TEST_CASE(a_body_of_the_users_is_streamed_and_its_failure_ends_it) {
+    http::request<generated_body> m{http::verb::post, "/", 11};
+    m.body().total = 10;
+    request r = map(m);
+    BOOST_TEST_REQUIRE(!!r.upload);
+    BOOST_TEST(!r.upload.get()->size().has_value()); // chunked: no size known
+    BOOST_TEST(drain(*r.upload.get(), 4) == std::string(10, 'x'));
+
+    http::request<generated_body> bad{http::verb::post, "/", 11};
+    bad.body().total = 10;
+    bad.body().fail_after = 6;
+    request rb = map(bad);
+    detail::body_source& s = *rb.upload.get();
+    char buf[64];
+    auto first = s.produce(buf, sizeof buf); // what came before the failure goes out first
+    BOOST_TEST((first.status == detail::source_status::data));
+    BOOST_TEST(first.size == 6u);
+    auto second = s.produce(buf, sizeof buf);
+    BOOST_TEST((second.status == detail::source_status::fail));
+    BOOST_TEST((second.ec == boost::system::errc::io_error));
+}
 
 BOOST_AUTO_TEST_CASE(origin_form_targets_go_under_the_base_url) {
     BOOST_TEST(url_of("/a/b?x=1&y=2", "http://127.0.0.1:9000") == "http://127.0.0.1:9000/a/b?x=1&y=2");
