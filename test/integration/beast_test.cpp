@@ -452,6 +452,29 @@ BOOST_AUTO_TEST_CASE(by_value_with_a_coroutine_and_a_callback) {
     BOOST_TEST(res.body() == "hello world");
 }
 
+BOOST_AUTO_TEST_CASE(request_options_reach_a_beast_fetch) {
+    // A cap on the body, into a file.
+    temp_path down;
+    http::request<http::empty_body> big{http::verb::get, "/bytes/1000000", 11};
+    http::response<http::file_body> res;
+    prepare_response(res, down.path);
+    auto o = opts();
+    o.options.limits.max_response_size = 1000;
+    BOOST_TEST((fetch(big, res, o).ec == errc::response_too_large));
+    // A deadline.
+    http::request<http::empty_body> slow{http::verb::get, "/delay/5000", 11};
+    http::response<http::string_body> later;
+    auto t = opts();
+    t.options.timeout = 200ms;
+    BOOST_TEST((fetch(slow, later, t).ec == boost::system::errc::timed_out));
+    // A moved-from engine completes at once, through post, with its error.
+    engine moved_to(std::move(eng));
+    http::request<http::empty_body> hello{http::verb::get, "/hello", 11};
+    BOOST_TEST((fetch(hello, later).ec == errc::engine_moved_from));
+    eng = std::move(moved_to);
+    expect_fetch_works();
+}
+
 BOOST_AUTO_TEST_CASE(cancellation_mid_body_into_a_file) {
     temp_path down;
     http::request<http::empty_body> req{http::verb::get, "/slow-body/100/50", 11};
