@@ -36,8 +36,10 @@ public:
 
     executor_type get_executor() const noexcept { return executor_; }
 
+    /// `sink`, when given, takes the response body instead of
+    /// response::body and must outlive the transfer (the Beast layer's reader).
     template <typename Handler>
-    void operator()(Handler&& handler, request req) const {
+    void operator()(Handler&& handler, request req, detail::body_sink* sink = nullptr) const {
         if (!engine_)
             return fail(std::forward<Handler>(handler), errc::engine_moved_from);
         using op_type = detail::fetch_op<std::decay_t<Handler>>;
@@ -52,7 +54,7 @@ public:
         detail::route_progress(req, op->get_handler_executor(), executor_);
         // The request travels with the posted start, not in the operation
         // state: only what libcurl still needs is kept for the transfer.
-        detail::submit(*engine_, detail::transfer_ptr(op), std::move(req));
+        detail::submit(*engine_, detail::transfer_ptr(op), std::move(req), sink);
     }
 
 private:

@@ -417,6 +417,7 @@ private:
     server_.notify(std::string(parser.get().method_string()), "/sink");
     http::response<http::string_body> res{http::status::ok, parser.get().version()};
     res.set(http::field::server, "curlasio-test");
+    res.set("X-Method", parser.get().method_string());
     res.keep_alive(parser.get().keep_alive());
     char hex[17];
     std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));

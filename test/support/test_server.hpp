@@ -42,7 +42,7 @@ struct server_options {
 //   /cookie                  Set-Cookie a=1 and Set-Cookie b=2
 //   /client-cert             200, body = the CN of the client's certificate, or "none"
 //   /sink                    reads the body as it comes (any size, never held) and
-//                            answers "<size> <fnv1a-64 hex> <chunked|length>
+//                            answers "<size> <fnv1a-64 hex> <chunked|length>", X-Method
 // Faults:
 //   /reset-body/<n>          Content-Length 2n, n pattern bytes, 100 ms, then RST
 //                            (SO_LINGER 0); n <= 53248
