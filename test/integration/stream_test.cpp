@@ -20,6 +20,7 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/test/unit_test.hpp>
 
@@ -52,16 +53,13 @@ void run_coroutine(asio::io_context& io, Coroutine co, std::chrono::seconds limi
         std::rethrow_exception(failure);
 }
 
-// FNV-1a of the test server's pattern bytes [0, n).
-std::uint64_t pattern_hash(std::uint64_t n) {
-    static const std::string block = pattern(26 * 4096);
-    std::uint64_t h = fnv1a_offset;
-    for (std::uint64_t at = 0; at < n;) {
-        const std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(block.size(), n - at));
-        h = fnv1a(h, std::string_view(block).substr(0, len)); // block starts at a multiple of 26
-        at += len;
+// Polls `done` every 5 ms while the io_context runs the rest.
+template <typename Pred>
+asio::awaitable<void> until(Pred done) {
+    while (!done()) {
+        asio::steady_timer t(co_await asio::this_coro::executor, 5ms);
+        co_await t.async_wait(asio::use_awaitable);
     }
-    return h;
 }
 
 struct read_totals {
@@ -201,10 +199,7 @@ BOOST_AUTO_TEST_CASE(zero_size_reads_second_reads_and_unopened_streams) {
         s.async_read_some(asio::buffer(a), [&](error_code e, std::size_t n) { first.emplace(e, n); });
         auto [sec, sn] = co_await s.async_read_some(asio::buffer(b), nothrow);
         BOOST_TEST(sec == make_error_code(errc::operation_in_progress));
-        while (!first) {
-            asio::steady_timer t(io, 10ms);
-            co_await t.async_wait(asio::use_awaitable);
-        }
+        co_await until([&] { return first.has_value(); });
         BOOST_TEST(!std::get<0>(*first));
         BOOST_TEST(std::get<1>(*first) == kib);
     });
@@ -288,10 +283,7 @@ BOOST_AUTO_TEST_CASE(partial_cancellation_cancels_the_read_and_keeps_the_bytes) 
         s.async_read_some(asio::buffer(buf), asio::bind_cancellation_slot(
                                                  sig.slot(), [&](error_code e, std::size_t) { got = e; }));
         sig.emit(asio::cancellation_type::partial);
-        while (!got) {
-            asio::steady_timer t(io, 5ms);
-            co_await t.async_wait(asio::use_awaitable);
-        }
+        co_await until([&] { return got.has_value(); });
         BOOST_TEST(*got == asio::error::operation_aborted);
         auto t = co_await read_all(s, no_pause); // the transfer went on
         BOOST_TEST(t.end == asio::error::eof);
@@ -318,10 +310,7 @@ BOOST_AUTO_TEST_CASE(terminal_cancellation_of_a_read_ends_the_transfer) {
                               ++calls;
                           }));
         sig.emit(asio::cancellation_type::terminal);
-        while (calls == 0) {
-            asio::steady_timer w(io, 5ms);
-            co_await w.async_wait(asio::use_awaitable);
-        }
+        co_await until([&] { return calls > 0; });
         BOOST_TEST(calls == 1);
         BOOST_TEST(got == asio::error::operation_aborted);
         auto [lec, ln] = co_await s.async_read_some(asio::buffer(buf), nothrow);
@@ -346,10 +335,7 @@ BOOST_AUTO_TEST_CASE(cancelling_the_open_aborts_the_transfer) {
         asio::steady_timer t(io, 100ms);
         co_await t.async_wait(asio::use_awaitable);
         sig.emit(asio::cancellation_type::terminal);
-        while (calls == 0) {
-            asio::steady_timer w(io, 5ms);
-            co_await w.async_wait(asio::use_awaitable);
-        }
+        co_await until([&] { return calls > 0; });
         BOOST_TEST(calls == 1);
         BOOST_TEST(got == asio::error::operation_aborted);
     });

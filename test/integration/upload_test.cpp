@@ -70,17 +70,6 @@ asio::awaitable<void> write_pattern(descriptor& out, std::uint64_t size, int pau
         out.close();
 }
 
-std::uint64_t pattern_hash(std::uint64_t n) {
-    static const std::string block = pattern(26 * 4096);
-    std::uint64_t h = fnv1a_offset;
-    for (std::uint64_t at = 0; at < n;) {
-        const std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(block.size(), n - at));
-        h = fnv1a(h, std::string_view(block).substr(0, len));
-        at += len;
-    }
-    return h;
-}
-
 std::string sink_answer(std::uint64_t size, const char* framing) {
     char hex[17];
     std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(pattern_hash(size)));

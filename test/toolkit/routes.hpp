@@ -3,7 +3,11 @@
 
 // What the test server's routes answer, and how to address them.
 
+#include <support/test_server.hpp>
+
+#include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -16,6 +20,18 @@ inline std::string pattern(std::size_t n) {
     for (std::size_t i = 0; i < n; ++i)
         s[i] = static_cast<char>('a' + i % 26);
     return s;
+}
+
+/// FNV-1a 64 of pattern(n), as the /sink route answers it for those bytes.
+inline std::uint64_t pattern_hash(std::uint64_t n) {
+    static const std::string block = pattern(26 * 4096); // whole periods: blocks join up
+    std::uint64_t h = fnv1a_offset;
+    for (std::uint64_t at = 0; at < n;) {
+        const std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(block.size(), n - at));
+        h = fnv1a(h, std::string_view(block).substr(0, len));
+        at += len;
+    }
+    return h;
 }
 
 /// A /delay route the test server answers an hour after reading the request,
