@@ -235,7 +235,8 @@ void engine_impl::unpark_idle_connections() {
         return;
     ::poll(fds.data(), fds.size(), 0);
     for (std::size_t i = 0; i < idle.size(); ++i) {
-        if (fds[i].revents)
+        // As in on_wait: a paused transfer's connection is not idle.
+        if (fds[i].revents && !idle_owner_running(idle[i]))
             retire_idle(idle[i]);
         else
             execute(idle[i], table_.unpark_idle(idle[i]));
