@@ -134,7 +134,7 @@ asio::awaitable<bool> answer(std::shared_ptr<client> c, http::status status, std
 asio::awaitable<bool> forward(std::shared_ptr<client> c, proxy& p) {
     auto& in = c->parser->get();
     if (!in.target().starts_with('/'))
-        co_return co_await answer(c, http::status::bad_request, "origin-form targets only\n");
+        co_return co_await answer(c, http::status::bad_request, std::string("origin-form targets only\n"));
     // [request]
     curlasio::request req(p.upstream + std::string(in.target()), std::string(in.method_string()));
     std::string connection;
@@ -180,8 +180,9 @@ asio::awaitable<bool> forward(std::shared_ptr<client> c, proxy& p) {
     if (ec) {
         const auto status = ec == boost::system::errc::timed_out ? http::status::gateway_timeout
                                                                  : http::status::bad_gateway;
-        co_return co_await answer(c, status, "upstream: " + (head.error_message.empty() ? ec.message()
-                                                                                       : head.error_message) + "\n");
+        // (Built before the co_await: GCC 12 destroys a conditional's temporaries twice in one.)
+        std::string text = "upstream: " + (head.error_message.empty() ? ec.message() : head.error_message) + "\n";
+        co_return co_await answer(c, status, std::move(text));
     }
     http::response<http::buffer_body> res{static_cast<http::status>(head.status), version};
     res.reason(head.reason);
@@ -205,8 +206,10 @@ asio::awaitable<bool> forward(std::shared_ptr<client> c, proxy& p) {
     std::vector<char> piece(piece_size);
     for (;;) {
         auto [rec, n] = co_await up.async_read_some(asio::buffer(piece), nothrow);
-        if (rec && rec != asio::error::eof)
-            co_return false; // cut mid-body: only a close can tell the client
+        if (rec && rec != asio::error::eof) { // cut mid-body: only a close can tell the client
+            std::cerr << "beast_proxy: " << up.result().effective_url << ": " << rec.message() << "\n";
+            co_return false;
+        }
         if (bodiless) {
             if (rec)
                 break;
@@ -310,7 +313,6 @@ int main(int argc, char* argv[]) {
             p.upstream.pop_back();
         tcp::acceptor acceptor(io, {asio::ip::make_address(argv[1]),
                                     static_cast<unsigned short>(std::stoul(argv[2]))});
-        std::cout << "listening on " << acceptor.local_endpoint() << std::endl;
 
         asio::signal_set signals(io, SIGINT, SIGTERM);
         signals.async_wait([&](error_code, int) {
@@ -321,6 +323,7 @@ int main(int argc, char* argv[]) {
                     c->socket.close(); // idle: wakes its session, which ends
         });
         asio::co_spawn(io, listen(acceptor, p), report);
+        std::cout << "listening on " << acceptor.local_endpoint() << std::endl;
         io.run();
         return 0;
     } catch (const std::exception& e) {
