@@ -209,6 +209,94 @@ def run_h2load(url, conc, requests, streams, h1, max_seconds):
             "error": "" if rc == 0 and ok == requests else (err.strip() or out.strip())[-300:]}
 
 
+def proc_cpu_us(pid):
+    """utime + stime of a live process, in µs (/proc/<pid>/stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) * 1e6 / tick, int(fields[12]) * 1e6 / tick
+
+
+def vm_hwm_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+class Proxy:
+    """examples/beast_proxy in front of `upstream`, on a port it picks and prints."""
+
+    def __init__(self, binary, upstream):
+        self.p = subprocess.Popen([binary, "127.0.0.1", "0", upstream],
+                                  stdout=subprocess.PIPE, text=True)
+        m = re.search(r":(\d+)$", self.p.stdout.readline().strip())
+        if not m:
+            self.stop()
+            raise SystemExit("beast_proxy did not start")
+        self.port = int(m.group(1))
+        self.pid = self.p.pid
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.terminate()
+            try:
+                self.p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        return self.p.returncode
+
+
+def run_proxy_wrk(proxy_bin, upstream, path, conc, seconds):
+    """wrk -> beast_proxy -> upstream; CPU and peak RSS are the proxy's."""
+    px = Proxy(proxy_bin, upstream)
+    try:
+        u0, s0 = proc_cpu_us(px.pid)
+        cmd = ["wrk", "-t2", f"-c{conc}", f"-d{seconds}s", px.url(path)]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
+        u1, s1 = proc_cpu_us(px.pid)
+        hwm = vm_hwm_kb(px.pid)
+    finally:
+        rc = px.stop()
+    out = p.stdout
+    done = re.search(r"(\d+) requests in ([\d.]+)(m?s)", out)
+    requests = int(done.group(1)) if done else 0
+    secs = float(done.group(2)) / (1000.0 if done and done.group(3) == "ms" else 1.0) if done else 0
+    bad = sum(int(x) for x in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    bad += int(non2xx.group(1)) if non2xx else 0
+    return {"client": "beast_proxy", "requested": requests, "requests": requests,
+            "ok": max(requests - bad, 0), "seconds": secs, "user_us": int(u1 - u0),
+            "sys_us": int(s1 - s0), "max_rss_kb": hwm,
+            "rc": p.returncode if rc == 0 else rc,
+            "error": "" if p.returncode == 0 and not bad else (p.stderr + out).strip()[-300:]}
+
+
+def run_proxy_big(proxy_bin, upstream, path, size):
+    """curl -> beast_proxy -> upstream, one big body; the proxy's CPU and peak RSS."""
+    px = Proxy(proxy_bin, upstream)
+    try:
+        u0, s0 = proc_cpu_us(px.pid)
+        hwm0 = vm_hwm_kb(px.pid)
+        p = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{size_download} %{time_total}",
+                            px.url(path)], capture_output=True, text=True, timeout=300)
+        u1, s1 = proc_cpu_us(px.pid)
+        hwm = vm_hwm_kb(px.pid)
+    finally:
+        rc = px.stop()
+    got, secs = (p.stdout.split() + ["0", "0"])[:2]
+    ok = p.returncode == 0 and int(got) == size
+    return {"client": "beast_proxy", "requested": 1, "requests": 1, "ok": 1 if ok else 0,
+            "seconds": float(secs), "user_us": int(u1 - u0), "sys_us": int(s1 - s0),
+            "max_rss_kb": hwm, "rss_before_kb": hwm0, "rc": p.returncode if rc == 0 else rc,
+            "error": "" if ok else f"{got} of {size} bytes; {p.stderr.strip()[-300:]}"}
+
+
 def derive(r):
     n = max(r.get("requests", 0), 1)
     secs = r.get("seconds", 0) or 1e-9
@@ -224,6 +312,7 @@ def main():
     ap.add_argument("--bin", required=True)
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--big-bytes", type=int, default=None)
+    ap.add_argument("--proxy-bin", default=None, help="examples/beast_proxy, for the proxy workloads")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
 
@@ -251,7 +340,7 @@ def main():
     try:
         def record(workload, conc, r):
             r["workload"] = workload
-            if workload == "big":
+            if workload in ("big", "proxy_big"):
                 r["body_bytes"] = big
             r["concurrency"] = conc
             derive(r)
@@ -296,6 +385,21 @@ def main():
                 chosen = bad[0] if bad else rs[len(rs) // 2]
                 chosen["all_seconds"] = [round(r["seconds"], 3) for r in runs[kind]]
                 record("big", 1, chosen)
+
+        # The streaming proxy example in front of nginx: wrk through it (the
+        # proxy's CPU per request), then one big download through it (its
+        # peak RSS), each with a proxy process of its own.
+        proxy_bin = args.proxy_bin
+        if servers.nginx_port and proxy_bin and os.access(proxy_bin, os.X_OK) and shutil.which("wrk"):
+            upstream = f"http://127.0.0.1:{servers.nginx_port}"
+            conc, secs = (8, 1) if smoke else (64, 5)
+            record("proxy_wrk", conc, run_proxy_wrk(proxy_bin, upstream, "/1k.bin", conc, secs))
+            if shutil.which("curl"):
+                record("proxy_big", 1, run_proxy_big(proxy_bin, upstream, "/big.bin", big))
+            else:
+                print("skip: curl not installed (proxy big download)")
+        else:
+            print("skip: beast_proxy, wrk or nginx missing (proxy workloads)")
 
         if servers.h2_port:
             url = f"https://127.0.0.1:{servers.h2_port}/1k.bin"

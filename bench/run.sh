@@ -16,6 +16,8 @@ command -v h2load >/dev/null || need+=(nghttp2-client)
 command -v nghttpd >/dev/null || need+=(nghttp2-server)
 command -v gnuplot >/dev/null || need+=(gnuplot-nox)
 command -v openssl >/dev/null || need+=(openssl)
+command -v wrk >/dev/null || need+=(wrk)
+command -v curl >/dev/null || need+=(curl)
 if ((${#need[@]})) && [[ "${NO_INSTALL:-0}" != 1 ]]; then
   sudo=""
   [[ $(id -u) -eq 0 ]] || sudo="sudo -n"
@@ -31,5 +33,6 @@ if [[ ! -f "$build/CMakeCache.txt" ]]; then
   cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
         -DCURLASIO_BUILD_TESTS=OFF -DCURLASIO_BUILD_EXAMPLES=OFF -DCURLASIO_BUILD_BENCH=ON >/dev/null
 fi
-cmake --build "$build" --target curlasio_bench -j2 >/dev/null
-exec python3 "$here/driver.py" --bin "$build/bench/curlasio_bench" --out "$here/results" "$@"
+cmake --build "$build" --target curlasio_bench beast_proxy -j2 >/dev/null
+exec python3 "$here/driver.py" --bin "$build/bench/curlasio_bench" \
+     --proxy-bin "$(cat "$build/bench/beast_proxy_path")" --out "$here/results" "$@"

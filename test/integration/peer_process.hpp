@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <string>
@@ -91,11 +93,73 @@ public:
             }
         }
     }
-    ~peer_process() {
+    /// Runs `program args...`, which picks its own port and prints it on
+    /// stdout, in a line ending in ":PORT" (as beast_proxy's "listening on
+    /// 127.0.0.1:PORT"); port() is 0 when no such line came within 5 s. Its
+    /// stderr is the test's.
+    struct printed_port_t {};
+    static constexpr printed_port_t printed_port{};
+    peer_process(std::string program, std::vector<std::string> args, printed_port_t)
+        : program_(std::move(program)) {
+        int out[2];
+        if (!installed() || ::pipe2(out, O_CLOEXEC) != 0)
+            return;
+        args.insert(args.begin(), program_);
+        std::vector<char*> argv;
+        for (auto& a : args)
+            argv.push_back(a.data());
+        argv.push_back(nullptr);
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+            ::dup2(out[1], STDOUT_FILENO);
+            ::execv(program_.c_str(), argv.data());
+            ::_exit(127);
+        }
+        ::close(out[1]);
+        stdout_ = out[0];
+        std::string line;
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        while (pid_ > 0 && !port_ && std::chrono::steady_clock::now() < deadline) {
+            pollfd p{stdout_, POLLIN, 0};
+            if (::poll(&p, 1, 100) <= 0)
+                continue;
+            char c;
+            if (::read(stdout_, &c, 1) != 1)
+                break; // it exited
+            if (c != '\n') {
+                line += c;
+            } else if (const auto colon = line.rfind(':'); colon != std::string::npos) {
+                port_ = static_cast<unsigned short>(std::atoi(line.c_str() + colon + 1));
+                line.clear();
+            }
+        }
+    }
+    ~peer_process() { stop(); }
+
+    /// SIGTERM, then its exit status as waitpid reports it, once it ended
+    /// within `limit`; -1 when it did not (it is then killed) or had been
+    /// stopped already.
+    int stop(std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+        int status = -1;
         if (pid_ > 0) {
             ::kill(pid_, SIGTERM);
-            ::waitpid(pid_, nullptr, 0);
+            const auto deadline = std::chrono::steady_clock::now() + limit;
+            while (::waitpid(pid_, &status, WNOHANG) == 0) {
+                if (std::chrono::steady_clock::now() > deadline) {
+                    ::kill(pid_, SIGKILL);
+                    ::waitpid(pid_, nullptr, 0);
+                    status = -1;
+                    break;
+                }
+                std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            }
+            pid_ = -1;
         }
+        if (stdout_ >= 0)
+            ::close(stdout_);
+        stdout_ = -1;
+        return status;
     }
     peer_process(const peer_process&) = delete;
     peer_process& operator=(const peer_process&) = delete;
@@ -103,10 +167,12 @@ public:
     bool installed() const { return ::access(program_.c_str(), X_OK) == 0; }
     const std::string& program() const { return program_; }
     unsigned short port() const { return port_; }
+    pid_t pid() const { return pid_; }
 
 private:
     std::string program_;
     pid_t pid_ = -1;
+    int stdout_ = -1;
     unsigned short port_ = 0;
 };
 
