@@ -136,7 +136,8 @@ asio::awaitable<bool> forward(std::shared_ptr<client> c, proxy& p) {
     if (!in.target().starts_with('/'))
         co_return co_await answer(c, http::status::bad_request, std::string("origin-form targets only\n"));
     // [request]
-    curlasio::request req(p.upstream + std::string(in.target()), std::string(in.method_string()));
+    curlasio::request req(p.upstream + std::string(in.target()),
+                          curlasio::method(std::string(in.method_string()))); // Beast parsed it: a token
     std::string connection;
     for (auto& f : in)
         if (f.name() == http::field::connection)

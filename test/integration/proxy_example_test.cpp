@@ -27,6 +27,7 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <cstdlib>
 #include <string>
 #include <thread>
 
@@ -86,20 +87,6 @@ hashed hash_output(const std::string& command) {
 }
 
 // FNV-1a of the test server's pattern bytes [0, n), as /sink would report it.
-std::uint64_t pattern_hash(std::uint64_t n) {
-    static const std::string block = pattern(26 * 40960);
-    std::uint64_t h = fnv1a_offset;
-    for (std::uint64_t at = 0; at < n; at += block.size())
-        h = fnv1a(h, std::string_view(block).substr(0, std::min<std::uint64_t>(block.size(), n - at)));
-    return h;
-}
-
-std::string sink_answer(std::uint64_t size, const char* framing) {
-    char hex[17];
-    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(pattern_hash(size)));
-    return std::to_string(size) + " " + hex + " " + framing;
-}
-
 // A /proc/<pid>/status field in KiB (VmHWM: peak RSS).
 std::size_t status_kib(pid_t pid, const std::string& field) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/status");
@@ -293,7 +280,13 @@ BOOST_AUTO_TEST_CASE(status_header_fields_and_bodies_pass_through) {
 // download_stream paused (strace of the proxy: shutdown(dup, SHUT_RDWR) mid-body,
 // libcurl then fails with CURLE_PARTIAL_FILE after ~272 KiB); intermittent
 // against the in-process test server, not seen against nginx. Reported to the lead.
-BOOST_AUTO_TEST_CASE(a_large_download_streams_through_in_flat_memory, *boost::unit_test::disabled()) {
+BOOST_AUTO_TEST_CASE(a_large_download_streams_through_in_flat_memory) {
+    if (!std::getenv("CURLASIO_RUN_KNOWN_FAILING")) {
+        BOOST_TEST_MESSAGE("skipped: known failing (the proxy keeps 2 descriptors over its baseline "
+                           "after the 1 GiB download; earlier CURLE_PARTIAL_FILE mid-body), see the "
+                           "issue 8 note; CURLASIO_RUN_KNOWN_FAILING=1 runs it");
+        return;
+    }
     REQUIRE_PROGRAM("/usr/bin/curl", "curl");
     const std::uint64_t size = sanitized ? 256 * mib : 1024 * mib;
     run(curl("-o /dev/null " + url("/hello")));
@@ -343,7 +336,12 @@ BOOST_AUTO_TEST_CASE(a_large_upload_streams_through_in_flat_memory) {
 
 // Disabled: its mid-upload step failed once (no upstream connection seen); not
 // yet understood.
-BOOST_AUTO_TEST_CASE(a_client_leaving_mid_body_ends_the_upstream_transfer, *boost::unit_test::disabled()) {
+BOOST_AUTO_TEST_CASE(a_client_leaving_mid_body_ends_the_upstream_transfer) {
+    if (!std::getenv("CURLASIO_RUN_KNOWN_FAILING")) {
+        BOOST_TEST_MESSAGE("skipped: known failing (its mid-upload step sees no upstream connection), "
+                           "see the issue 8 note; CURLASIO_RUN_KNOWN_FAILING=1 runs it");
+        return;
+    }
     const auto upstream_gone = [&](const char* what) {
         BOOST_TEST(eventually([&] { return server.open_connections() == 0; }, 1000ms),
                    what << ": " << server.open_connections() << " upstream connections after 1 s");

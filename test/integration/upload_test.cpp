@@ -70,12 +70,6 @@ asio::awaitable<void> write_pattern(descriptor& out, std::uint64_t size, int pau
         out.close();
 }
 
-std::string sink_answer(std::uint64_t size, const char* framing) {
-    char hex[17];
-    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(pattern_hash(size)));
-    return std::to_string(size) + " " + hex + " " + framing;
-}
-
 request put_to_sink(const test_server& server, upload_source source) {
     request req(server.url("/sink"), verb::put);
     req.upload = std::move(source);

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
+#include <cstdio>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -32,6 +33,14 @@ inline std::uint64_t pattern_hash(std::uint64_t n) {
         at += len;
     }
     return h;
+}
+
+/// What the /sink route answers for pattern(size) sent with `framing`
+/// ("chunked" or "length").
+inline std::string sink_answer(std::uint64_t size, const char* framing) {
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(pattern_hash(size)));
+    return std::to_string(size) + " " + hex + " " + framing;
 }
 
 /// A /delay route the test server answers an hour after reading the request,
