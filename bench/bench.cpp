@@ -71,9 +71,7 @@ long peak_rss_kb() {
     return 0;
 }
 
-long long micros(const timeval& tv) {
-    return static_cast<long long>(tv.tv_sec) * 1000000 + tv.tv_usec;
-}
+long long micros(const timeval& tv) { return static_cast<long long>(tv.tv_sec) * 1000000 + tv.tv_usec; }
 
 std::string json_escape(const std::string& s) {
     std::string out;
@@ -89,12 +87,11 @@ std::string json_escape(const std::string& s) {
 }
 
 int usage() {
-    std::fprintf(stderr,
-                 "usage: curlasio_bench client <curlasio|curl_multi|curl_easy|beast> --url U "
-                 "[--concurrency N] [--requests M] [--max-seconds S] [--buffer-size B] "
-                 "[--expect-bytes K] [--http2] [--insecure] [--connections C] [--discard-body]\n"
-                 "       curlasio_bench delay-server [--port P] [--delay-ms D] "
-                 "[--body-bytes B] [--max-seconds S]\n");
+    std::fprintf(stderr, "usage: curlasio_bench client <curlasio|curl_multi|curl_easy|beast> --url U "
+                         "[--concurrency N] [--requests M] [--max-seconds S] [--buffer-size B] "
+                         "[--expect-bytes K] [--http2] [--insecure] [--connections C] [--discard-body]\n"
+                         "       curlasio_bench delay-server [--port P] [--delay-ms D] "
+                         "[--body-bytes B] [--max-seconds S]\n");
     return 2;
 }
 
@@ -112,17 +109,28 @@ int run_client(int argc, char** argv) {
             }
             return argv[++i];
         };
-        if (a == "--url") o.url = value();
-        else if (a == "--concurrency") o.concurrency = std::stol(value());
-        else if (a == "--requests") o.requests = std::stol(value());
-        else if (a == "--max-seconds") o.max_seconds = std::stod(value());
-        else if (a == "--buffer-size") o.buffer_size = std::stol(value());
-        else if (a == "--expect-bytes") o.expect_bytes = std::stol(value());
-        else if (a == "--connections") o.connections = std::stol(value());
-        else if (a == "--http2") o.http2 = true;
-        else if (a == "--insecure") o.insecure = true;
-        else if (a == "--discard-body") o.discard_body = true;
-        else return usage();
+        if (a == "--url")
+            o.url = value();
+        else if (a == "--concurrency")
+            o.concurrency = std::stol(value());
+        else if (a == "--requests")
+            o.requests = std::stol(value());
+        else if (a == "--max-seconds")
+            o.max_seconds = std::stod(value());
+        else if (a == "--buffer-size")
+            o.buffer_size = std::stol(value());
+        else if (a == "--expect-bytes")
+            o.expect_bytes = std::stol(value());
+        else if (a == "--connections")
+            o.connections = std::stol(value());
+        else if (a == "--http2")
+            o.http2 = true;
+        else if (a == "--insecure")
+            o.insecure = true;
+        else if (a == "--discard-body")
+            o.discard_body = true;
+        else
+            return usage();
     }
     if (o.url.empty() || o.concurrency < 1 || o.requests < 1)
         return usage();
@@ -138,11 +146,16 @@ int run_client(int argc, char** argv) {
     auto t0 = std::chrono::steady_clock::now();
     bench::client_result r;
     try {
-        if (kind == "curlasio") r = bench::run_curlasio(o);
-        else if (kind == "curl_multi") r = bench::run_curl_multi(o);
-        else if (kind == "curl_easy") r = bench::run_curl_easy(o);
-        else if (kind == "beast") r = bench::run_beast(o);
-        else return usage();
+        if (kind == "curlasio")
+            r = bench::run_curlasio(o);
+        else if (kind == "curl_multi")
+            r = bench::run_curl_multi(o);
+        else if (kind == "curl_easy")
+            r = bench::run_curl_easy(o);
+        else if (kind == "beast")
+            r = bench::run_beast(o);
+        else
+            return usage();
     } catch (const std::exception& e) {
         r.first_error = std::string("exception: ") + e.what();
     }
@@ -155,8 +168,8 @@ int run_client(int argc, char** argv) {
                 "\"ok\":%ld,\"seconds\":%.6f,\"user_us\":%lld,\"sys_us\":%lld,"
                 "\"max_rss_kb\":%ld,\"rss_before_kb\":%ld,\"error\":\"%s\"}\n",
                 kind.c_str(), o.concurrency, o.requests, r.completed, r.ok,
-                std::chrono::duration<double>(t1 - t0).count(), user, sys, peak_rss_kb(),
-                rss_before, json_escape(r.first_error).c_str());
+                std::chrono::duration<double>(t1 - t0).count(), user, sys, peak_rss_kb(), rss_before,
+                json_escape(r.first_error).c_str());
     std::fflush(stdout);
     curl_global_cleanup();
     return (r.completed > 0 && r.ok == r.completed && r.first_error.empty()) ? 0 : 1;

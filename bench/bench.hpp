@@ -23,9 +23,9 @@ struct client_options {
 };
 
 struct client_result {
-    long completed = 0;        // transfers that finished (either way)
-    long ok = 0;               // finished with status 200 and the expected size
-    std::string first_error;   // what went wrong first, if anything
+    long completed = 0;      // transfers that finished (either way)
+    long ok = 0;             // finished with status 200 and the expected size
+    std::string first_error; // what went wrong first, if anything
 };
 
 // Records one transfer's outcome.
@@ -44,8 +44,7 @@ struct url_parts {
 url_parts split_url(const std::string& url);
 
 inline bool out_of_time(std::chrono::steady_clock::time_point start, double max_seconds) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >
-           max_seconds;
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > max_seconds;
 }
 
 client_result run_curlasio(const client_options& o);

@@ -76,8 +76,8 @@ asio::awaitable<void> connection_loop(shared_state& s) {
             }
             bool ok = status == 200 && (s.o.expect_bytes < 0 || size == s.o.expect_bytes);
             record(s.result, ok,
-                   ok ? std::string() : "status " + std::to_string(status) + ", " +
-                                            std::to_string(size) + " bytes");
+                   ok ? std::string()
+                      : "status " + std::to_string(status) + ", " + std::to_string(size) + " bytes");
             if (!keep_alive) {
                 boost::system::error_code ignored;
                 sock.close(ignored);
@@ -102,8 +102,8 @@ client_result run_beast(const client_options& o) {
     asio::io_context io(1);
     url_parts u = split_url(o.url);
     client_result result;
-    shared_state s{o, tcp::resolver(io).resolve(u.host, u.port), {}, result,
-                   std::chrono::steady_clock::now()};
+    shared_state s{
+        o, tcp::resolver(io).resolve(u.host, u.port), {}, result, std::chrono::steady_clock::now()};
     s.req.method(http::verb::get);
     s.req.target(u.target);
     s.req.version(11);

@@ -71,13 +71,12 @@ std::unique_ptr<transfer> make_transfer(const client_options& o) {
 void check(const client_options& o, transfer& t, CURLcode rc, client_result& result) {
     long status = 0;
     curl_easy_getinfo(t.handle, CURLINFO_RESPONSE_CODE, &status);
-    bool ok = rc == CURLE_OK && status == 200 &&
-              (o.expect_bytes < 0 || t.received == o.expect_bytes);
+    bool ok = rc == CURLE_OK && status == 200 && (o.expect_bytes < 0 || t.received == o.expect_bytes);
     std::string why;
     if (!ok)
-        why = rc != CURLE_OK ? std::string(curl_easy_strerror(rc)) + " " + t.error
-                             : "status " + std::to_string(status) + ", " +
-                                   std::to_string(t.received) + " bytes";
+        why = rc != CURLE_OK
+                  ? std::string(curl_easy_strerror(rc)) + " " + t.error
+                  : "status " + std::to_string(status) + ", " + std::to_string(t.received) + " bytes";
     record(result, ok, why);
 }
 

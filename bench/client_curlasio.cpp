@@ -31,8 +31,7 @@ struct runner {
             std::string why;
             if (!ok)
                 why = ec ? ec.message() + " " + r.error_message
-                         : "status " + std::to_string(r.status) + ", " +
-                               std::to_string(size) + " bytes";
+                         : "status " + std::to_string(r.status) + ", " + std::to_string(size) + " bytes";
             record(result, ok, why);
             next();
         });

@@ -58,8 +58,7 @@ asio::awaitable<void> serve(tcp::socket sock, const server_config& cfg) {
 asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, const server_config& cfg) {
     for (;;) {
         boost::system::error_code ec;
-        tcp::socket sock = co_await acceptor.async_accept(
-            asio::redirect_error(asio::use_awaitable, ec));
+        tcp::socket sock = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
         if (ec == asio::error::operation_aborted)
             co_return;
         if (ec)
@@ -79,10 +78,14 @@ int run_delay_server(int argc, char** argv) {
     for (int i = 2; i + 1 < argc; i += 2) {
         std::string a = argv[i];
         std::string v = argv[i + 1];
-        if (a == "--port") port = static_cast<unsigned short>(std::stoi(v));
-        else if (a == "--delay-ms") cfg.delay = std::chrono::milliseconds(std::stol(v));
-        else if (a == "--body-bytes") body_bytes = std::stol(v);
-        else if (a == "--max-seconds") max_seconds = std::stod(v);
+        if (a == "--port")
+            port = static_cast<unsigned short>(std::stoi(v));
+        else if (a == "--delay-ms")
+            cfg.delay = std::chrono::milliseconds(std::stol(v));
+        else if (a == "--body-bytes")
+            body_bytes = std::stol(v);
+        else if (a == "--max-seconds")
+            max_seconds = std::stod(v);
         else {
             std::fprintf(stderr, "delay-server: unknown option %s\n", a.c_str());
             return 2;

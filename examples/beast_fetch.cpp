@@ -25,11 +25,12 @@ asio::awaitable<void> show(curlasio::engine& eng, std::string base_url, std::str
     req.insert("X-Trace", "1"); // fields go out in order, repeats kept
 
     curlasio::beast_fetch_options opts;
-    opts.base_url = base_url;               // the target goes under it (Boost.URL)
-    opts.options.timeout = 10s;             // any curlasio::request_options
+    opts.base_url = base_url;   // the target goes under it (Boost.URL)
+    opts.options.timeout = 10s; // any curlasio::request_options
     opts.options.redirects.follow = true;
     http::response<http::string_body> res;
-    auto [ec, info] = co_await curlasio::async_fetch(eng, req, res, opts, asio::as_tuple(asio::use_awaitable));
+    auto [ec, info] =
+        co_await curlasio::async_fetch(eng, req, res, opts, asio::as_tuple(asio::use_awaitable));
     if (ec) {
         std::cerr << ec.message() << ": " << info.error_message << "\n";
         co_return;

@@ -57,7 +57,7 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
-constexpr auto idle_timeout = 30s;         // a kept-alive connection waits this long for a request
+constexpr auto idle_timeout = 30s; // a kept-alive connection waits this long for a request
 constexpr std::size_t piece_size = 64 * 1024;
 
 // [hop-by-hop]
@@ -102,19 +102,20 @@ asio::awaitable<void> wait(asio::steady_timer& timer) { co_await timer.async_wai
 void read_body(std::shared_ptr<client> c, asio::mutable_buffer into,
                asio::any_completion_handler<void(error_code, std::size_t)> done) {
     if (c->parser->is_done())
-        return asio::post(c->socket.get_executor(), asio::append(std::move(done), asio::error::eof, std::size_t(0)));
+        return asio::post(c->socket.get_executor(),
+                          asio::append(std::move(done), asio::error::eof, std::size_t(0)));
     c->parser->get().body().data = into.data();
     c->parser->get().body().size = into.size();
     auto slot = asio::get_associated_cancellation_slot(done); // the transfer's end cancels it
-    http::async_read_some(
-        c->socket, c->buffer, *c->parser,
-        asio::bind_cancellation_slot(slot, [c, into, done = std::move(done)](error_code ec, std::size_t) mutable {
-            if (ec == http::error::need_buffer)
-                ec = {}; // the piece is full
-            if (c->parser->is_done())
-                c->body_read.cancel();
-            std::move(done)(ec, into.size() - c->parser->get().body().size);
-        }));
+    http::async_read_some(c->socket, c->buffer, *c->parser,
+                          asio::bind_cancellation_slot(
+                              slot, [c, into, done = std::move(done)](error_code ec, std::size_t) mutable {
+                                  if (ec == http::error::need_buffer)
+                                      ec = {}; // the piece is full
+                                  if (c->parser->is_done())
+                                      c->body_read.cancel();
+                                  std::move(done)(ec, into.size() - c->parser->get().body().size);
+                              }));
 }
 // [read-body]
 
@@ -165,8 +166,8 @@ asio::awaitable<bool> forward(std::shared_ptr<client> c, proxy& p) {
         if (auto n = c->parser->content_length())
             size = *n;
         req.upload = curlasio::upload_source::from_function(
-            c->socket.get_executor(), [c](asio::mutable_buffer into, auto done) { read_body(c, into, std::move(done)); },
-            size);
+            c->socket.get_executor(),
+            [c](asio::mutable_buffer into, auto done) { read_body(c, into, std::move(done)); }, size);
     }
     // [request]
     const bool head_request = in.method() == http::verb::head;
@@ -179,10 +180,11 @@ asio::awaitable<bool> forward(std::shared_ptr<client> c, proxy& p) {
     if (ec == asio::error::operation_aborted)
         co_return false;
     if (ec) {
-        const auto status = ec == boost::system::errc::timed_out ? http::status::gateway_timeout
-                                                                 : http::status::bad_gateway;
+        const auto status =
+            ec == boost::system::errc::timed_out ? http::status::gateway_timeout : http::status::bad_gateway;
         // (Built before the co_await: GCC 12 destroys a conditional's temporaries twice in one.)
-        std::string text = "upstream: " + (head.error_message.empty() ? ec.message() : head.error_message) + "\n";
+        std::string text =
+            "upstream: " + (head.error_message.empty() ? ec.message() : head.error_message) + "\n";
         co_return co_await answer(c, status, std::move(text));
     }
     http::response<http::buffer_body> res{static_cast<http::status>(head.status), version};
@@ -219,7 +221,8 @@ asio::awaitable<bool> forward(std::shared_ptr<client> c, proxy& p) {
         res.body().data = n ? piece.data() : nullptr;
         res.body().size = n;
         res.body().more = !rec;
-        if (auto [wec, wn] = co_await http::async_write(c->socket, sr, nothrow); wec && wec != http::error::need_buffer)
+        if (auto [wec, wn] = co_await http::async_write(c->socket, sr, nothrow);
+            wec && wec != http::error::need_buffer)
             co_return false;
         if (rec)
             break; // eof: the last chunk went out
@@ -240,7 +243,8 @@ asio::awaitable<void> watch(std::shared_ptr<client> c) {
             co_return; // cancelled: the race is over
     }
     while (c->buffer.size() < piece_size) {
-        auto [ec, n] = co_await c->socket.async_read_some(c->buffer.prepare(piece_size - c->buffer.size()), nothrow);
+        auto [ec, n] =
+            co_await c->socket.async_read_some(c->buffer.prepare(piece_size - c->buffer.size()), nothrow);
         c->buffer.commit(n);
         if (ec)
             co_return;
@@ -255,7 +259,8 @@ asio::awaitable<void> session(std::shared_ptr<client> c, proxy& p) {
         c->parser.emplace();
         c->parser->body_limit(boost::none); // bodies stream: any size
         timer.expires_after(idle_timeout);
-        auto head = co_await (http::async_read_header(c->socket, c->buffer, *c->parser, nothrow) || wait(timer));
+        auto head =
+            co_await (http::async_read_header(c->socket, c->buffer, *c->parser, nothrow) || wait(timer));
         if (head.index() != 0 || std::get<0>(std::get<0>(head)))
             break;
         c->busy = true;
@@ -312,8 +317,8 @@ int main(int argc, char* argv[]) {
         proxy p{eng, argv[3], std::chrono::seconds(argc == 5 ? std::stoul(argv[4]) : 60), {}};
         while (p.upstream.ends_with('/'))
             p.upstream.pop_back();
-        tcp::acceptor acceptor(io, {asio::ip::make_address(argv[1]),
-                                    static_cast<unsigned short>(std::stoul(argv[2]))});
+        tcp::acceptor acceptor(
+            io, {asio::ip::make_address(argv[1]), static_cast<unsigned short>(std::stoul(argv[2]))});
 
         asio::signal_set signals(io, SIGINT, SIGTERM);
         signals.async_wait([&](error_code, int) {

@@ -9,8 +9,8 @@
 //
 // Prints one line per transfer (status, body size, time, URL, or the error)
 // and a summary. When stdout is a terminal, a live progress bar per transfer
-// in flight (bytes, rate, ETA when the size is known) stays below the lines. Exit status: 0 when every transfer completed, 1 when any
-// failed, 2 on a usage error. An HTTP 4xx/5xx is a completed transfer: it is
+// in flight (bytes, rate, ETA when the size is known) stays below the lines. Exit status: 0 when every
+// transfer completed, 1 when any failed, 2 on a usage error. An HTTP 4xx/5xx is a completed transfer: it is
 // reported, not counted as a failure.
 //
 // Without a URL, fetch starts a small HTTP/1.1 server (Boost.Beast) on
@@ -316,8 +316,8 @@ struct batch {
         if (res.status >= 400)
             ++http_errors;
         const std::chrono::duration<double, std::milli> ms = res.times.total;
-        std::cout << res.status << ' ' << std::setw(9) << body_bytes << " B " << std::setw(8)
-                  << ms.count() << " ms  " << url;
+        std::cout << res.status << ' ' << std::setw(9) << body_bytes << " B " << std::setw(8) << ms.count()
+                  << " ms  " << url;
         if (res.redirect_count > 0)
             std::cout << " -> " << res.effective_url;
         std::cout << '\n';

@@ -110,8 +110,7 @@ public:
           engine_(std::in_place, io) {}
 
     void start() {
-        std::cerr << "hiperfifo: reading URLs from " << file_.path()
-                  << " ('quit' or Ctrl-C to stop)\n";
+        std::cerr << "hiperfifo: reading URLs from " << file_.path() << " ('quit' or Ctrl-C to stop)\n";
         signals_.async_wait([this](error_code ec, int signo) { on_signal(ec, signo); });
         read_line();
     }
@@ -161,12 +160,11 @@ private:
         ++in_flight_;
         // The handler runs on the io_context (never inside this call), once,
         // even when the transfer is cancelled: `this` outlives it.
-        curlasio::async_fetch(*engine_, std::move(req),
-                              [this, url](error_code ec, curlasio::response res) {
-                                  print_result(url, ec, res);
-                                  --in_flight_;
-                                  finish_if_idle();
-                              });
+        curlasio::async_fetch(*engine_, std::move(req), [this, url](error_code ec, curlasio::response res) {
+            print_result(url, ec, res);
+            --in_flight_;
+            finish_if_idle();
+        });
     }
 
     void on_signal(error_code ec, int signo) {
@@ -174,8 +172,7 @@ private:
         // signal that raced with finish_if_idle(); everything is done anyway.
         if (ec || !engine_)
             return;
-        std::cerr << "hiperfifo: signal " << signo << "; cancelling " << in_flight_
-                  << " transfer(s)\n";
+        std::cerr << "hiperfifo: signal " << signo << "; cancelling " << in_flight_ << " transfer(s)\n";
         engine_->cancel(); // each handler still runs, with operation_aborted
         stop_reading();
     }

@@ -22,8 +22,8 @@ namespace asio = boost::asio;
 // kept; with plain use_awaitable a failure throws boost::system::system_error
 // and the response is lost with it.
 asio::awaitable<void> get(curlasio::engine& eng, std::string url) {
-    auto [ec, r] = co_await curlasio::async_fetch(eng, curlasio::request(url),
-                                                  asio::as_tuple(asio::use_awaitable));
+    auto [ec, r] =
+        co_await curlasio::async_fetch(eng, curlasio::request(url), asio::as_tuple(asio::use_awaitable));
     if (ec)
         std::cout << "GET failed: " << ec.message() << " (" << r.error_message << ")\n";
     else
@@ -43,15 +43,14 @@ int main(int argc, char** argv) {
     curlasio::request post(url, curlasio::verb::post);
     post.add_header("Content-Type", "application/json");
     post.body = R"({"k":1})";
-    curlasio::async_fetch(eng, std::move(post),
-                          [](boost::system::error_code ec, curlasio::response r) {
-                              if (ec == curlasio::condition::timed_out)
-                                  std::cout << "POST timed out\n";
-                              else if (ec)
-                                  std::cout << "POST failed: " << r.error_message << '\n';
-                              else
-                                  std::cout << "POST " << r.status << '\n';
-                          });
+    curlasio::async_fetch(eng, std::move(post), [](boost::system::error_code ec, curlasio::response r) {
+        if (ec == curlasio::condition::timed_out)
+            std::cout << "POST timed out\n";
+        else if (ec)
+            std::cout << "POST failed: " << r.error_message << '\n';
+        else
+            std::cout << "POST " << r.status << '\n';
+    });
     io.run();
 }
 //]

@@ -28,8 +28,7 @@ asio::awaitable<int> upload(curlasio::engine& eng, std::string url) {
 
     curlasio::request req(std::move(url), curlasio::verb::put);
     req.upload = curlasio::upload_source::from_stream(in); // size unknown: chunked
-    auto [ec, res] = co_await curlasio::async_fetch(eng, std::move(req),
-                                                    asio::as_tuple(asio::use_awaitable));
+    auto [ec, res] = co_await curlasio::async_fetch(eng, std::move(req), asio::as_tuple(asio::use_awaitable));
     if (ec) {
         std::cerr << "failed: " << res.error_message << '\n';
         co_return 1;

@@ -32,20 +32,19 @@ constexpr int fd_count = 16;
 
 // Prints the broken rule before the trap, so a crash report says which.
 [[noreturn]] void fail(const char* what, int step, int fd) {
-    std::fprintf(stderr, "socket_table_fuzz: invariant violated at step %d, fd %d: %s\n",
-                 step, fd, what);
+    std::fprintf(stderr, "socket_table_fuzz: invariant violated at step %d, fd %d: %s\n", step, fd, what);
     __builtin_trap();
 }
 
-#define CHECK(cond)                                                                              \
-    do {                                                                                         \
-        if (!(cond))                                                                             \
-            fail(#cond, step_, cur_fd_);                                                         \
+#define CHECK(cond)                                                                                          \
+    do {                                                                                                     \
+        if (!(cond))                                                                                         \
+            fail(#cond, step_, cur_fd_);                                                                     \
     } while (0)
 
 struct model_entry {
-    std::uint64_t gen = 0; // 0: not watched
-    int wanted = 0;        // CURL_POLL_IN | CURL_POLL_OUT bits
+    std::uint64_t gen = 0;           // 0: not watched
+    int wanted = 0;                  // CURL_POLL_IN | CURL_POLL_OUT bits
     bool failed[2] = {false, false}; // a reported failure stops that direction
     bool armed[2] = {false, false};  // a wait of this generation is in flight
     bool foreign = false;
@@ -80,9 +79,8 @@ public:
 
 private:
     bool in_flight(int fd, int kind, std::uint64_t gen) const {
-        return std::any_of(outstanding_.begin(), outstanding_.end(), [&](const wait& w) {
-            return w.fd == fd && w.kind == kind && w.gen == gen;
-        });
+        return std::any_of(outstanding_.begin(), outstanding_.end(),
+                           [&](const wait& w) { return w.fd == fd && w.kind == kind && w.gen == gen; });
     }
     // A wait of the live generation is in flight. Kept alongside
     // outstanding_ (and cross-checked with it) so the per-step sweep is cheap.
@@ -94,16 +92,15 @@ private:
         switch (in_.ConsumeIntegralInRange<int>(0, 6)) {
         case 0:
         case 1: {
-            static constexpr int whats[] = {CURL_POLL_NONE, CURL_POLL_IN, CURL_POLL_OUT,
-                                            CURL_POLL_INOUT, CURL_POLL_REMOVE};
+            static constexpr int whats[] = {CURL_POLL_NONE, CURL_POLL_IN, CURL_POLL_OUT, CURL_POLL_INOUT,
+                                            CURL_POLL_REMOVE};
             poll(whats[in_.ConsumeIntegralInRange<int>(0, 4)]);
             break;
         }
         case 2:
         case 3:
             if (!outstanding_.empty()) {
-                const std::size_t i =
-                    in_.ConsumeIntegralInRange<std::size_t>(0, outstanding_.size() - 1);
+                const std::size_t i = in_.ConsumeIntegralInRange<std::size_t>(0, outstanding_.size() - 1);
                 const bool aborted = in_.ConsumeBool();
                 complete(i, aborted, !aborted && in_.ConsumeBool());
             } else {
@@ -156,8 +153,7 @@ private:
     void check_arms(const socket_decision& d, int fd) {
         const model_entry& e = m_[fd];
         for (int k = 0; k < 2; ++k) {
-            const bool expect =
-                e.gen != 0 && (e.wanted & poll_bit(k)) && !e.failed[k] && !model_armed(fd, k);
+            const bool expect = e.gen != 0 && (e.wanted & poll_bit(k)) && !e.failed[k] && !model_armed(fd, k);
             CHECK((k == 0 ? d.arm_read : d.arm_write) == expect);
         }
     }
@@ -280,9 +276,15 @@ private:
         const int fd = cur_fd_;
         std::uint64_t g = 0;
         switch (in_.ConsumeIntegralInRange<int>(0, 2)) {
-        case 0: g = in_.ConsumeIntegralInRange<std::uint64_t>(0, last_gen_); break;
-        case 1: g = last_gen_ + 1 + in_.ConsumeIntegral<std::uint8_t>(); break;
-        default: g = ~std::uint64_t{0}; break;
+        case 0:
+            g = in_.ConsumeIntegralInRange<std::uint64_t>(0, last_gen_);
+            break;
+        case 1:
+            g = last_gen_ + 1 + in_.ConsumeIntegral<std::uint8_t>();
+            break;
+        default:
+            g = ~std::uint64_t{0};
+            break;
         }
         if (fd >= 0 && g == m_[fd].gen)
             return; // that would be a live completion of a wait never armed

@@ -124,14 +124,14 @@ struct knobs {
     bool refuse_reconnect; // bit 6: a second socket is refused (CURL_SOCKET_BAD)
     bool small_limit;      // bit 7: max_response_size 64 rather than 1 MiB
     // Byte 1: what else happens on the engine.
-    int second;            // bits 0-1: no second fetch, one after the first, one alongside
-    int interrupt_after;   // bits 2-5: after this many handlers (0: never) ...
-    bool destroy;          // bit 6: ... destroy the engine, rather than cancel the first fetch
+    int second;          // bits 0-1: no second fetch, one after the first, one alongside
+    int interrupt_after; // bits 2-5: after this many handlers (0: never) ...
+    bool destroy;        // bit 6: ... destroy the engine, rather than cancel the first fetch
 
     knobs(std::uint8_t b0, std::uint8_t b1)
         : method(b0 & 3), decompress(b0 & 4), follow(b0 & 8), version((b0 >> 4) & 3),
-          refuse_reconnect(b0 & 64), small_limit(b0 & 128), second(b1 & 3),
-          interrupt_after((b1 >> 2) & 15), destroy(b1 & 64) {}
+          refuse_reconnect(b0 & 64), small_limit(b0 & 128), second(b1 & 3), interrupt_after((b1 >> 2) & 15),
+          destroy(b1 & 64) {}
 
     bool plain() const { return second == 0 && interrupt_after == 0; }
 };
@@ -140,8 +140,8 @@ curlasio::request make_request(const knobs& k) {
     static constexpr curlasio::verb methods[] = {curlasio::verb::get, curlasio::verb::head,
                                                  curlasio::verb::post, curlasio::verb::put};
     static constexpr curlasio::http_version versions[] = {
-        curlasio::http_version::http1_1, curlasio::http_version::any,
-        curlasio::http_version::http2, curlasio::http_version::http2_prior_knowledge};
+        curlasio::http_version::http1_1, curlasio::http_version::any, curlasio::http_version::http2,
+        curlasio::http_version::http2_prior_knowledge};
     // A numeric host: even if the Unix socket were ignored, nothing is resolved.
     curlasio::request req("http://127.0.0.1:1/x", methods[k.method]);
     if (k.method >= 2)
@@ -247,8 +247,7 @@ results run_one(const knobs& k, std::string_view server_bytes) {
         io().restart(); // it may have run out of work after the first fetch
     };
     auto all_done = [&] {
-        return std::all_of(res.begin(), res.end(),
-                           [](const result& r) { return !r.started || r.calls > 0; });
+        return std::all_of(res.begin(), res.end(), [](const result& r) { return !r.started || r.calls > 0; });
     };
 
     start(0);
@@ -381,10 +380,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             std::fprintf(stderr,
                          "transfer_fuzz: knobs %02x %02x, fetch %zu: %s, status %d, %zu headers, "
                          "%zu body bytes%s%s\n",
-                         data[0], data[1], i, res[i].ec ? res[i].ec.message().c_str() : "ok",
-                         res[i].r.status, res[i].r.headers.size(), res[i].r.body.size(),
-                         res[i].r.error_message.empty() ? "" : ": ",
-                         res[i].r.error_message.c_str());
+                         data[0], data[1], i, res[i].ec ? res[i].ec.message().c_str() : "ok", res[i].r.status,
+                         res[i].r.headers.size(), res[i].r.body.size(),
+                         res[i].r.error_message.empty() ? "" : ": ", res[i].r.error_message.c_str());
     }
     return 0;
 }

@@ -31,7 +31,8 @@ namespace {
 template <typename Handler, typename... Args>
 void post_completion(const engine::executor_type& ex, Handler h, Args... args) {
     auto hex = asio::get_associated_executor(h, ex);
-    asio::post(ex, asio::bind_executor(std::move(hex), [h = std::move(h), ... args = std::move(args)]() mutable {
+    asio::post(ex,
+               asio::bind_executor(std::move(hex), [h = std::move(h), ... args = std::move(args)]() mutable {
                    asio::get_associated_cancellation_slot(h).clear();
                    std::move(h)(args...);
                }));
@@ -106,7 +107,8 @@ private:
 // completion, both passed on to the state with the transfer's id.
 class download_state::stream_transfer final : public transfer, public body_sink {
 public:
-    stream_transfer(std::uint64_t id, std::shared_ptr<download_state> s) : transfer(id), state_(std::move(s)) {}
+    stream_transfer(std::uint64_t id, std::shared_ptr<download_state> s)
+        : transfer(id), state_(std::move(s)) {}
     error_code on_head(const head_view& head) override { return state_->on_head(id, head); }
     sink_result consume(std::string_view chunk) override { return state_->consume(id, chunk); }
     void complete(error_code ec, response r) noexcept override {
@@ -128,7 +130,8 @@ private:
 
 void download_state::open(request req, open_handler h) {
     if (open_ || transfer_id_)
-        return post_completion(executor_, std::move(h), make_error_code(errc::operation_in_progress), response{});
+        return post_completion(executor_, std::move(h), make_error_code(errc::operation_in_progress),
+                               response{});
     auto engine = engine_.lock();
     if (!engine)
         return post_completion(executor_, std::move(h), make_error_code(errc::engine_moved_from), response{});
@@ -216,14 +219,16 @@ void download_state::complete_open(error_code ec) {
 
 void download_state::read(const read_buffers& b, std::size_t count, read_handler h, std::uint64_t seq) {
     if (read_)
-        return post_completion(executor_, std::move(h), make_error_code(errc::operation_in_progress), std::size_t(0));
+        return post_completion(executor_, std::move(h), make_error_code(errc::operation_in_progress),
+                               std::size_t(0));
     std::size_t wanted = 0;
     for (std::size_t i = 0; i < count; ++i)
         wanted += b[i].size();
     if (wanted == 0)
         return post_completion(executor_, std::move(h), error_code(), std::size_t(0));
     if (!transfer_id_ && !finished_)
-        return post_completion(executor_, std::move(h), make_error_code(errc::stream_not_open), std::size_t(0));
+        return post_completion(executor_, std::move(h), make_error_code(errc::stream_not_open),
+                               std::size_t(0));
     read_.emplace(pending_read{std::move(h), b, count, seq});
     deliver();
 }
@@ -318,9 +323,8 @@ void stream_open(const std::shared_ptr<download_state>& s, request req, open_han
 
 void stream_read(const std::shared_ptr<download_state>& s, const read_buffers& b, std::size_t count,
                  read_handler h, std::uint64_t seq) {
-    asio::post(s->executor(), [s, b, count, h = std::move(h), seq]() mutable {
-        s->read(b, count, std::move(h), seq);
-    });
+    asio::post(s->executor(),
+               [s, b, count, h = std::move(h), seq]() mutable { s->read(b, count, std::move(h), seq); });
 }
 
 void stream_cancel_open(const std::weak_ptr<download_state>& w, asio::cancellation_type type) {
@@ -328,7 +332,8 @@ void stream_cancel_open(const std::weak_ptr<download_state>& w, asio::cancellati
         asio::post(s->executor(), [s, type] { s->cancel_open(type); });
 }
 
-void stream_cancel_read(const std::weak_ptr<download_state>& w, std::uint64_t seq, asio::cancellation_type type) {
+void stream_cancel_read(const std::weak_ptr<download_state>& w, std::uint64_t seq,
+                        asio::cancellation_type type) {
     if (auto s = w.lock())
         asio::post(s->executor(), [s, seq, type] { s->cancel_read(seq, type); });
 }

@@ -14,19 +14,24 @@ namespace curlasio::detail {
 namespace {
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return (x | 0x20) == (y | 0x20);
-           });
+    return a.size() == b.size() &&
+           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return (x | 0x20) == (y | 0x20); });
 }
 
 long curl_http_version(http_version v) noexcept {
     switch (v) {
-    case http_version::http1_0: return CURL_HTTP_VERSION_1_0;
-    case http_version::http1_1: return CURL_HTTP_VERSION_1_1;
-    case http_version::http2: return CURL_HTTP_VERSION_2_0;
-    case http_version::http2_tls: return CURL_HTTP_VERSION_2TLS;
-    case http_version::http2_prior_knowledge: return CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;
-    case http_version::any: break;
+    case http_version::http1_0:
+        return CURL_HTTP_VERSION_1_0;
+    case http_version::http1_1:
+        return CURL_HTTP_VERSION_1_1;
+    case http_version::http2:
+        return CURL_HTTP_VERSION_2_0;
+    case http_version::http2_tls:
+        return CURL_HTTP_VERSION_2TLS;
+    case http_version::http2_prior_knowledge:
+        return CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;
+    case http_version::any:
+        break;
     }
     return CURL_HTTP_VERSION_NONE;
 }
@@ -58,8 +63,8 @@ constexpr std::size_t libcurl_own_fields = 512;
 auth_scheme effective_scheme(const auth_options& a) noexcept {
     if (a.scheme == auth_scheme::automatic)
         return !a.bearer_token.empty() ? auth_scheme::bearer
-               : !a.username.empty()  ? auth_scheme::basic
-                                      : auth_scheme::automatic;
+               : !a.username.empty()   ? auth_scheme::basic
+                                       : auth_scheme::automatic;
     if (a.scheme == auth_scheme::bearer)
         return a.bearer_token.empty() ? auth_scheme::automatic : auth_scheme::bearer;
     return a.username.empty() ? auth_scheme::automatic : a.scheme;
@@ -67,20 +72,28 @@ auth_scheme effective_scheme(const auth_options& a) noexcept {
 
 unsigned long curl_auth(auth_scheme s) noexcept {
     switch (s) {
-    case auth_scheme::basic: return CURLAUTH_BASIC;
-    case auth_scheme::digest: return CURLAUTH_DIGEST;
-    case auth_scheme::bearer: return CURLAUTH_BEARER;
-    case auth_scheme::any: return CURLAUTH_ANY;
-    case auth_scheme::automatic: break;
+    case auth_scheme::basic:
+        return CURLAUTH_BASIC;
+    case auth_scheme::digest:
+        return CURLAUTH_DIGEST;
+    case auth_scheme::bearer:
+        return CURLAUTH_BEARER;
+    case auth_scheme::any:
+        return CURLAUTH_ANY;
+    case auth_scheme::automatic:
+        break;
     }
     return CURLAUTH_NONE;
 }
 
 unsigned long curl_proxy_auth(proxy_auth_scheme s) noexcept {
     switch (s) {
-    case proxy_auth_scheme::digest: return CURLAUTH_DIGEST;
-    case proxy_auth_scheme::any: return CURLAUTH_ANY;
-    case proxy_auth_scheme::basic: break;
+    case proxy_auth_scheme::digest:
+        return CURLAUTH_DIGEST;
+    case proxy_auth_scheme::any:
+        return CURLAUTH_ANY;
+    case proxy_auth_scheme::basic:
+        break;
     }
     return CURLAUTH_BASIC;
 }
@@ -178,8 +191,7 @@ error_code easy_handle::prepare(CURL* fresh, request&& req, body_sink* sink) {
         return errc::invalid_request;
     }
     const std::string& m = req.method;
-    const bool carries_body =
-        !req.body.empty() || req.upload || m == "POST" || m == "PUT" || m == "PATCH";
+    const bool carries_body = !req.body.empty() || req.upload || m == "POST" || m == "PUT" || m == "PATCH";
     if (request_head_bound(req, carries_body) > libcurl_max_request)
         return errc::request_too_large;
     request_body_ = std::move(req.body);
@@ -258,7 +270,8 @@ error_code easy_handle::prepare(CURL* fresh, request&& req, body_sink* sink) {
     set(CURLOPT_FOLLOWLOCATION, req.options.redirects.follow ? 1L : 0L);
     set(CURLOPT_MAXREDIRS, req.options.redirects.max);
     set(CURLOPT_HTTP_VERSION, curl_http_version(req.options.version));
-    if (req.options.version == http_version::http2_prior_knowledge && !is_https(req.url) && reuses_h2c_badly()) {
+    if (req.options.version == http_version::http2_prior_knowledge && !is_https(req.url) &&
+        reuses_h2c_badly()) {
         // A connection of its own, closed after it: none is ever reused.
         set(CURLOPT_FRESH_CONNECT, 1L);
         set(CURLOPT_FORBID_REUSE, 1L);
@@ -276,7 +289,8 @@ error_code easy_handle::prepare(CURL* fresh, request&& req, body_sink* sink) {
     // libcurl's cap is a signed curl_off_t: a larger one (SIZE_MAX for "no
     // cap") would wrap negative and be refused. Ours, in on_body, still counts.
     if (req.options.limits.max_response_size > 0 &&
-        req.options.limits.max_response_size <= static_cast<std::uint64_t>(std::numeric_limits<curl_off_t>::max()))
+        req.options.limits.max_response_size <=
+            static_cast<std::uint64_t>(std::numeric_limits<curl_off_t>::max()))
         set(CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(req.options.limits.max_response_size));
     if (req.options.connection.max_lifetime.count() > 0)
         set(CURLOPT_MAXLIFETIME_CONN, static_cast<long>(req.options.connection.max_lifetime.count()));
@@ -334,9 +348,14 @@ CURLcode easy_handle::set_trust_options(request_options& o) {
     set_string(CURLOPT_KEYPASSWD, tls.client_key_password);
     set_string(CURLOPT_PINNEDPUBLICKEY, tls.pinned_public_key);
     switch (tls.min_version) {
-    case tls_version::tls1_2: set(CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2)); break;
-    case tls_version::tls1_3: set(CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_3)); break;
-    case tls_version::system_default: break;
+    case tls_version::tls1_2:
+        set(CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
+        break;
+    case tls_version::tls1_3:
+        set(CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_3));
+        break;
+    case tls_version::system_default:
+        break;
     }
     set_string(CURLOPT_SSL_CIPHER_LIST, tls.ciphers);
     set_string(CURLOPT_TLS13_CIPHERS, tls.tls13_ciphers);
@@ -380,7 +399,8 @@ CURLcode easy_handle::set_trust_options(request_options& o) {
     // Credentials go to the first host only: CURLOPT_UNRESTRICTED_AUTH stays off.
     const auth_options& auth = o.auth;
     switch (const auth_scheme s = effective_scheme(auth)) {
-    case auth_scheme::automatic: break;
+    case auth_scheme::automatic:
+        break;
     case auth_scheme::bearer:
         set(CURLOPT_HTTPAUTH, curl_auth(s));
         set(CURLOPT_XOAUTH2_BEARER, auth.bearer_token.c_str());
@@ -522,7 +542,8 @@ int easy_handle::on_xferinfo(void* p, curl_off_t dltotal, curl_off_t dlnow, curl
         now_at.download_total == last.download_total && now_at.upload_total == last.upload_total)
         return 0; // nothing moved
     const bool reached_total =
-        (now_at.download_total && now_at.downloaded == now_at.download_total && last.downloaded != now_at.downloaded) ||
+        (now_at.download_total && now_at.downloaded == now_at.download_total &&
+         last.downloaded != now_at.downloaded) ||
         (now_at.upload_total && now_at.uploaded == now_at.upload_total && last.uploaded != now_at.uploaded);
     const auto now = std::chrono::steady_clock::now();
     if (now < self->next_progress_ && !reached_total)
@@ -601,11 +622,16 @@ unsigned message_version(CURL* h) noexcept {
     long version = 0;
     curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &version);
     switch (version) {
-    case CURL_HTTP_VERSION_1_0: return 10;
-    case CURL_HTTP_VERSION_1_1: return 11;
-    case CURL_HTTP_VERSION_2_0: return 20;
-    case CURL_HTTP_VERSION_3: return 30;
-    default: return 0;
+    case CURL_HTTP_VERSION_1_0:
+        return 10;
+    case CURL_HTTP_VERSION_1_1:
+        return 11;
+    case CURL_HTTP_VERSION_2_0:
+        return 20;
+    case CURL_HTTP_VERSION_3:
+        return 30;
+    default:
+        return 0;
     }
 }
 } // namespace
@@ -747,7 +773,8 @@ response easy_handle::take_response(CURLcode result) {
             r.error_message = "response heads exceed libcurl's limit of " +
                               std::to_string(libcurl_max_response_heads) +
                               " bytes per transfer, redirects, 1xx and CONNECT answers "
-                              "included (libcurl: " + error_buffer_ + ")";
+                              "included (libcurl: " +
+                              error_buffer_ + ")";
             break;
         case libcurl_limit::none:
             if (error_buffer_[0] && !too_large_ && !headers_too_large_)

@@ -24,8 +24,8 @@ void global_init() {
 // ---- construction and shutdown ----------------------------------------------------
 
 engine_impl::engine_impl(executor_type ex, const engine_options& options)
-    : executor_(std::move(ex)), timer_(std::in_place, executor_),
-      open_socket_(options.open_socket), watchdog_interval_(options.watchdog_interval) {
+    : executor_(std::move(ex)), timer_(std::in_place, executor_), open_socket_(options.open_socket),
+      watchdog_interval_(options.watchdog_interval) {
     if (watchdog_interval_.count() > 0) {
         watchdog_timer_.emplace(executor_);
         watchdog_.emplace(options.busy_wakeup_limit);
@@ -38,8 +38,7 @@ engine_impl::engine_impl(executor_type ex, const engine_options& options)
     curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
     curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &engine_impl::timer_callback);
     curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
-    curl_multi_setopt(multi_, CURLMOPT_PIPELINING,
-                      options.multiplex ? CURLPIPE_MULTIPLEX : CURLPIPE_NOTHING);
+    curl_multi_setopt(multi_, CURLMOPT_PIPELINING, options.multiplex ? CURLPIPE_MULTIPLEX : CURLPIPE_NOTHING);
     curl_multi_setopt(multi_, CURLMOPT_MAX_TOTAL_CONNECTIONS, options.max_total_connections);
     curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, options.max_host_connections);
     if (options.max_idle_connections > 0)

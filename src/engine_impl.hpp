@@ -196,8 +196,8 @@ private:
     std::function<curl_socket_t(curlsocktype, const curl_sockaddr&)> open_socket_;
     std::mutex busy_;
     std::atomic<std::thread::id> owner_{};
-    std::uint64_t actions_ = 0; // calls that let libcurl run transfers
-    bool idle_parked_ = false;  // idle connections unwatched (no transfer)
+    std::uint64_t actions_ = 0;             // calls that let libcurl run transfers
+    bool idle_parked_ = false;              // idle connections unwatched (no transfer)
     std::vector<std::uint64_t> idle_owner_; // by fd: the transfer whose REMOVE made it idle
 
     // The stall watchdog: a timer that runs while transfers do (absent when

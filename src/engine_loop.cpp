@@ -309,7 +309,8 @@ bool engine_impl::run_probe(int fd, probe p) const noexcept {
         return ::getpeername(dup, reinterpret_cast<sockaddr*>(&peer), &len) == 0;
     }
     // Same open file: libcurl's number still refers to what we duplicated.
-    struct stat a {}, b {};
+    struct stat a {
+    }, b{};
     return ::fstat(fd, &a) == 0 && ::fstat(dup, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 

@@ -1,6 +1,5 @@
 #include <curlasio/error.hpp>
 
-
 #include <string>
 #include <string_view>
 #include <utility>
@@ -14,9 +13,7 @@ class easy_category final : public bs::error_category {
 public:
     constexpr easy_category() noexcept : bs::error_category(0x63a17e5e0001ULL) {}
     const char* name() const noexcept override { return "curl.easy"; }
-    std::string message(int ev) const override {
-        return curl_easy_strerror(static_cast<CURLcode>(ev));
-    }
+    std::string message(int ev) const override { return curl_easy_strerror(static_cast<CURLcode>(ev)); }
     char const* message(int ev, char*, std::size_t) const noexcept override {
         return curl_easy_strerror(static_cast<CURLcode>(ev));
     }
@@ -40,9 +37,7 @@ class multi_category final : public bs::error_category {
 public:
     constexpr multi_category() noexcept : bs::error_category(0x63a17e5e0002ULL) {}
     const char* name() const noexcept override { return "curl.multi"; }
-    std::string message(int ev) const override {
-        return curl_multi_strerror(static_cast<CURLMcode>(ev));
-    }
+    std::string message(int ev) const override { return curl_multi_strerror(static_cast<CURLMcode>(ev)); }
     char const* message(int ev, char*, std::size_t) const noexcept override {
         return curl_multi_strerror(static_cast<CURLMcode>(ev));
     }
@@ -116,9 +111,9 @@ bool easy_is(CURLcode c, condition cond) noexcept {
         case CURLE_OPERATION_TIMEDOUT:
         case CURLE_SEND_ERROR:
         case CURLE_RECV_ERROR:
-        case CURLE_GOT_NOTHING:    // closed without answering: a keep-alive race
-        case CURLE_PARTIAL_FILE:   // closed before the announced length arrived
-        case CURLE_HTTP2_STREAM:   // stream reset (REFUSED_STREAM, GOAWAY)
+        case CURLE_GOT_NOTHING:  // closed without answering: a keep-alive race
+        case CURLE_PARTIAL_FILE: // closed before the announced length arrived
+        case CURLE_HTTP2_STREAM: // stream reset (REFUSED_STREAM, GOAWAY)
             return true;
         default:
             return false;
@@ -154,8 +149,7 @@ public:
         if (code.category() == curl_easy_category())
             return easy_is(static_cast<CURLcode>(code.value()), c);
         if (c == condition::timed_out || c == condition::transient)
-            return code.default_error_condition() ==
-                   bs::errc::make_error_condition(bs::errc::timed_out);
+            return code.default_error_condition() == bs::errc::make_error_condition(bs::errc::timed_out);
         return false;
     }
 };
@@ -167,9 +161,7 @@ const bs::error_category& curlasio_condition_category() noexcept {
     return c;
 }
 
-bool is_retryable(const error_code& ec) noexcept {
-    return ec == condition::transient;
-}
+bool is_retryable(const error_code& ec) noexcept { return ec == condition::transient; }
 
 const bs::error_category& curl_easy_category() noexcept {
     static const easy_category c;

@@ -40,8 +40,8 @@ malformed find_malformed(const request& req) noexcept {
     // they are, and stops at a NUL in any of them.
     const auto& auth = req.options.auth;
     const auto& proxy = req.options.proxy;
-    for (const std::string* s : {&auth.username, &auth.password, &auth.bearer_token, &proxy.username,
-                                 &proxy.password})
+    for (const std::string* s :
+         {&auth.username, &auth.password, &auth.bearer_token, &proxy.username, &proxy.password})
         if (!clean(*s))
             return malformed::credentials_control;
     return malformed::none;

@@ -8,8 +8,7 @@ namespace curlasio {
 namespace {
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
                auto lower = [](char c) {
                    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
                };
@@ -45,8 +44,8 @@ void header_list::add(std::string_view name, std::string_view value) {
     const auto at = static_cast<std::uint32_t>(bytes_.size());
     bytes_.append(name).append(value);
     try {
-        fields_.push_back({at, static_cast<std::uint32_t>(name.size()),
-                           static_cast<std::uint32_t>(value.size())});
+        fields_.push_back(
+            {at, static_cast<std::uint32_t>(name.size()), static_cast<std::uint32_t>(value.size())});
     } catch (...) {
         bytes_.resize(at);
         throw;

@@ -59,9 +59,8 @@ void async_source::read_ahead() {
         return; // the transfer is gone with its engine
     auto self = shared_from_this();
     start_read(boost::asio::buffer(buffer_),
-               boost::asio::bind_executor(executor_of(*engine), [self](error_code ec, std::size_t n) {
-                   self->on_read(ec, n);
-               }));
+               boost::asio::bind_executor(executor_of(*engine),
+                                          [self](error_code ec, std::size_t n) { self->on_read(ec, n); }));
 }
 
 void async_source::on_read(error_code ec, std::size_t n) {

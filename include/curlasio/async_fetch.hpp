@@ -49,8 +49,7 @@ public:
         // Connect before submitting: once submitted the op may complete (and
         // be freed) on another thread at any moment.
         if (slot.is_connected())
-            slot.template emplace<detail::fetch_cancellation>(
-                detail::fetch_cancellation{engine_, op->id});
+            slot.template emplace<detail::fetch_cancellation>(detail::fetch_cancellation{engine_, op->id});
         detail::route_progress(req, op->get_handler_executor(), executor_);
         // The request travels with the posted start, not in the operation
         // state: only what libcurl still needs is kept for the transfer.
@@ -63,13 +62,13 @@ private:
     void fail(Handler&& handler, errc e) const {
         auto ex = boost::asio::get_associated_executor(handler, executor_);
         auto alloc = boost::asio::get_associated_allocator(handler, std::allocator<void>());
-        boost::asio::post(ex, boost::asio::bind_allocator(
-                                  alloc, [h = std::decay_t<Handler>(std::forward<Handler>(handler)),
-                                          e]() mutable {
-                                      response r;
-                                      r.error_message = make_error_code(e).message();
-                                      std::move(h)(make_error_code(e), std::move(r));
-                                  }));
+        boost::asio::post(
+            ex, boost::asio::bind_allocator(
+                    alloc, [h = std::decay_t<Handler>(std::forward<Handler>(handler)), e]() mutable {
+                        response r;
+                        r.error_message = make_error_code(e).message();
+                        std::move(h)(make_error_code(e), std::move(r));
+                    }));
     }
 
     executor_type executor_;
@@ -78,9 +77,9 @@ private:
 
 namespace detail {
 template <typename Executor>
-using default_fetch_token_t = std::conditional_t<
-    std::is_void_v<boost::asio::default_completion_token_t<Executor>>,
-    boost::asio::deferred_t, boost::asio::default_completion_token_t<Executor>>;
+using default_fetch_token_t =
+    std::conditional_t<std::is_void_v<boost::asio::default_completion_token_t<Executor>>,
+                       boost::asio::deferred_t, boost::asio::default_completion_token_t<Executor>>;
 }
 
 /// Performs one HTTP transfer described by `req` on engine `eng`.
@@ -122,8 +121,8 @@ using default_fetch_token_t = std::conditional_t<
 template <boost::asio::completion_token_for<void(error_code, response)> CompletionToken =
               detail::default_fetch_token_t<engine::executor_type>>
 auto async_fetch(engine& eng, request req, CompletionToken&& token = CompletionToken()) {
-    return boost::asio::async_initiate<CompletionToken, void(error_code, response)>(
-        initiate_fetch(eng), token, std::move(req));
+    return boost::asio::async_initiate<CompletionToken, void(error_code, response)>(initiate_fetch(eng),
+                                                                                    token, std::move(req));
 }
 
 } // namespace curlasio

@@ -83,11 +83,10 @@ template <typename Handler, typename... Values>
 void post_failure(const engine::executor_type& engine_ex, Handler&& handler, Values&&... values) {
     auto ex = boost::asio::get_associated_executor(handler, engine_ex);
     auto alloc = boost::asio::get_associated_allocator(handler, std::allocator<void>());
-    boost::asio::post(ex, boost::asio::bind_allocator(
-                              alloc, [h = std::decay_t<Handler>(std::forward<Handler>(handler)),
-                                      ... v = std::forward<Values>(values)]() mutable {
-                                  std::move(h)(std::move(v)...);
-                              }));
+    boost::asio::post(
+        ex, boost::asio::bind_allocator(
+                alloc, [h = std::decay_t<Handler>(std::forward<Handler>(handler)),
+                        ... v = std::forward<Values>(values)]() mutable { std::move(h)(std::move(v)...); }));
 }
 
 template <typename Handler, typename State, typename... Args>
@@ -108,7 +107,8 @@ public:
     executor_type get_executor() const noexcept { return fetch_.get_executor(); }
 
     /// By reference: fills `*res`, completes with curlasio::response.
-    template <typename Handler, typename Body, typename Fields, typename ResponseBody, typename ResponseFields>
+    template <typename Handler, typename Body, typename Fields, typename ResponseBody,
+              typename ResponseFields>
     void operator()(Handler&& handler, boost::beast::http::request<Body, Fields>* req,
                     boost::beast::http::response<ResponseBody, ResponseFields>* res,
                     beast_fetch_options opts) const {
@@ -123,17 +123,17 @@ public:
             failed.error_message = std::move(why);
             return post_failure(get_executor(), std::forward<Handler>(handler), ec, std::move(failed));
         }
-        auto state = allocate_state<Handler, state_type>(handler, *res, decompress,
-                                                         req->method() == boost::beast::http::verb::head, cap);
+        auto state = allocate_state<Handler, state_type>(
+            handler, *res, decompress, req->method() == boost::beast::http::verb::head, cap);
         body_sink* sink = state.get();
-        fetch_(
-            beast_fetch_handler<std::decay_t<Handler>, state_type, false>{std::forward<Handler>(handler),
-                                                                        std::move(state)},
-            std::move(r), sink);
+        fetch_(beast_fetch_handler<std::decay_t<Handler>, state_type, false>{std::forward<Handler>(handler),
+                                                                             std::move(state)},
+               std::move(r), sink);
     }
 
     /// By value: completes with the response message.
-    template <typename Handler, typename Body, typename Fields, typename ResponseBody, typename ResponseFields>
+    template <typename Handler, typename Body, typename Fields, typename ResponseBody,
+              typename ResponseFields>
     void operator()(Handler&& handler, boost::beast::http::request<Body, Fields>* req,
                     std::type_identity<boost::beast::http::response<ResponseBody, ResponseFields>>,
                     beast_fetch_options opts) const {
@@ -146,13 +146,12 @@ public:
         if (ec)
             return post_failure(get_executor(), std::forward<Handler>(handler), ec,
                                 boost::beast::http::response<ResponseBody, ResponseFields>());
-        auto state = allocate_state<Handler, state_type>(handler, decompress,
-                                                         req->method() == boost::beast::http::verb::head, cap);
+        auto state = allocate_state<Handler, state_type>(
+            handler, decompress, req->method() == boost::beast::http::verb::head, cap);
         body_sink* sink = &state->sink;
-        fetch_(
-            beast_fetch_handler<std::decay_t<Handler>, state_type, true>{std::forward<Handler>(handler),
-                                                                       std::move(state)},
-            std::move(r), sink);
+        fetch_(beast_fetch_handler<std::decay_t<Handler>, state_type, true>{std::forward<Handler>(handler),
+                                                                            std::move(state)},
+               std::move(r), sink);
     }
 
 private:
@@ -260,7 +259,8 @@ auto async_fetch(engine& eng, boost::beast::http::request<Body, Fields>& req,
 /// file must be open before the fetch starts).
 template <typename ResponseBody = boost::beast::http::string_body,
           typename ResponseFields = boost::beast::http::fields, typename Body, typename Fields,
-          boost::asio::completion_token_for<void(error_code, boost::beast::http::response<ResponseBody, ResponseFields>)>
+          boost::asio::completion_token_for<void(error_code,
+                                                 boost::beast::http::response<ResponseBody, ResponseFields>)>
               CompletionToken = detail::default_fetch_token_t<engine::executor_type>>
 auto async_fetch(engine& eng, boost::beast::http::request<Body, Fields>& req, beast_fetch_options opts,
                  CompletionToken&& token = CompletionToken()) {
@@ -275,14 +275,14 @@ auto async_fetch(engine& eng, boost::beast::http::request<Body, Fields>& req, be
 /// operation) and thread safety as above.
 template <typename ResponseBody = boost::beast::http::string_body,
           typename ResponseFields = boost::beast::http::fields, typename Body, typename Fields,
-          boost::asio::completion_token_for<void(error_code, boost::beast::http::response<ResponseBody, ResponseFields>)>
+          boost::asio::completion_token_for<void(error_code,
+                                                 boost::beast::http::response<ResponseBody, ResponseFields>)>
               CompletionToken = detail::default_fetch_token_t<engine::executor_type>>
 auto async_fetch(engine& eng, boost::beast::http::request<Body, Fields>& req,
                  CompletionToken&& token = CompletionToken()) {
     using message = boost::beast::http::response<ResponseBody, ResponseFields>;
     return boost::asio::async_initiate<CompletionToken, void(error_code, message)>(
-        detail::initiate_beast_fetch(eng), token, &req, std::type_identity<message>(),
-        beast_fetch_options());
+        detail::initiate_beast_fetch(eng), token, &req, std::type_identity<message>(), beast_fetch_options());
 }
 
 } // namespace curlasio
@@ -292,8 +292,8 @@ namespace boost::asio {
 /// The Beast fetch's handler is associated as the caller's handler is.
 template <template <typename, typename> class Associator, typename Handler, typename State, bool ByValue,
           typename DefaultCandidate>
-struct associator<Associator, curlasio::detail::beast_fetch_handler<Handler, State, ByValue>, DefaultCandidate>
-    : Associator<Handler, DefaultCandidate> {
+struct associator<Associator, curlasio::detail::beast_fetch_handler<Handler, State, ByValue>,
+                  DefaultCandidate> : Associator<Handler, DefaultCandidate> {
     static typename Associator<Handler, DefaultCandidate>::type
     get(const curlasio::detail::beast_fetch_handler<Handler, State, ByValue>& h) noexcept {
         return Associator<Handler, DefaultCandidate>::get(h.handler);

@@ -124,10 +124,9 @@ public:
                 detail::open_handler h(std::move(handler));
                 auto slot = boost::asio::get_associated_cancellation_slot(h);
                 if (slot.is_connected())
-                    slot.assign([w = std::weak_ptr<detail::download_state>(state_)](
-                                    boost::asio::cancellation_type type) {
-                        detail::stream_cancel_open(w, type);
-                    });
+                    slot.assign(
+                        [w = std::weak_ptr<detail::download_state>(state_)](
+                            boost::asio::cancellation_type type) { detail::stream_cancel_open(w, type); });
                 detail::stream_open(state_, std::move(req), std::move(h));
             },
             token, std::move(req));
@@ -155,9 +154,8 @@ public:
     ///
     /// Thread safety: one read at a time (a second one completes with
     /// errc::operation_in_progress); as async_open otherwise.
-    template <typename MutableBufferSequence,
-              boost::asio::completion_token_for<void(error_code, std::size_t)> CompletionToken =
-                  boost::asio::deferred_t>
+    template <typename MutableBufferSequence, boost::asio::completion_token_for<void(error_code, std::size_t)>
+                                                  CompletionToken = boost::asio::deferred_t>
     auto async_read_some(const MutableBufferSequence& buffers, CompletionToken&& token = CompletionToken()) {
         return boost::asio::async_initiate<CompletionToken, void(error_code, std::size_t)>(
             [this](auto handler, const MutableBufferSequence& buffers) {

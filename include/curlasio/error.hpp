@@ -105,9 +105,7 @@ const boost::system::error_category& curl_multi_category() noexcept;
 /// Category "curlasio": values are curlasio::errc.
 const boost::system::error_category& curlasio_category() noexcept;
 
-inline error_code make_error_code(errc e) noexcept {
-    return {static_cast<int>(e), curlasio_category()};
-}
+inline error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), curlasio_category()}; }
 
 } // namespace curlasio
 

@@ -20,14 +20,22 @@ enum class verb { get, head, post, put, delete_, options, trace, patch };
 /// The method's name as sent: "GET", "DELETE", ...
 constexpr std::string_view to_string(verb v) noexcept {
     switch (v) {
-    case verb::get: return "GET";
-    case verb::head: return "HEAD";
-    case verb::post: return "POST";
-    case verb::put: return "PUT";
-    case verb::delete_: return "DELETE";
-    case verb::options: return "OPTIONS";
-    case verb::trace: return "TRACE";
-    case verb::patch: return "PATCH";
+    case verb::get:
+        return "GET";
+    case verb::head:
+        return "HEAD";
+    case verb::post:
+        return "POST";
+    case verb::put:
+        return "PUT";
+    case verb::delete_:
+        return "DELETE";
+    case verb::options:
+        return "OPTIONS";
+    case verb::trace:
+        return "TRACE";
+    case verb::patch:
+        return "PATCH";
     }
     return "GET";
 }
@@ -59,8 +67,7 @@ public:
     /// quotes or braces would be a body or an injection, not a method.
     explicit method(std::string_view name) : name_(name) {
         if (!is_token(name_))
-            throw std::invalid_argument("curlasio::method: not an RFC 9110 token: \"" + name_ +
-                                        "\"");
+            throw std::invalid_argument("curlasio::method: not an RFC 9110 token: \"" + name_ + "\"");
     }
 
     /// The name as sent.

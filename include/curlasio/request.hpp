@@ -126,17 +126,15 @@ public:
     request& set_option(CURLoption option, T value) {
         if constexpr (std::is_convertible_v<T, std::string_view> &&
                       !std::is_same_v<std::decay_t<T>, std::nullptr_t>) {
-            options.curl_options.emplace_back(
-                [option, s = std::string(std::string_view(value))](CURL* h) {
-                    return curl_easy_setopt(h, option, s.c_str());
-                });
+            options.curl_options.emplace_back([option, s = std::string(std::string_view(value))](CURL* h) {
+                return curl_easy_setopt(h, option, s.c_str());
+            });
         } else if constexpr (std::is_same_v<T, curl_off_t>) {
             options.curl_options.emplace_back(
                 [option, value](CURL* h) { return curl_easy_setopt(h, option, value); });
         } else if constexpr (std::is_integral_v<T> || std::is_enum_v<T>) {
-            options.curl_options.emplace_back([option, v = static_cast<long>(value)](CURL* h) {
-                return curl_easy_setopt(h, option, v);
-            });
+            options.curl_options.emplace_back(
+                [option, v = static_cast<long>(value)](CURL* h) { return curl_easy_setopt(h, option, v); });
         } else {
             options.curl_options.emplace_back(
                 [option, value](CURL* h) { return curl_easy_setopt(h, option, value); });

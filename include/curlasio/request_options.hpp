@@ -35,11 +35,11 @@ namespace curlasio {
 
 /// Which HTTP version to ask libcurl for.
 enum class http_version {
-    any,                 ///< libcurl's default: HTTP/2 over TLS when ALPN agrees, else 1.1
+    any, ///< libcurl's default: HTTP/2 over TLS when ALPN agrees, else 1.1
     http1_0,
     http1_1,
-    http2,               ///< try HTTP/2 (upgrade on cleartext, ALPN on TLS)
-    http2_tls,           ///< HTTP/2 over TLS only, HTTP/1.1 on cleartext
+    http2,     ///< try HTTP/2 (upgrade on cleartext, ALPN on TLS)
+    http2_tls, ///< HTTP/2 over TLS only, HTTP/1.1 on cleartext
     /// HTTP/2 without negotiation: h2c on cleartext, ALPN over TLS. With
     /// libcurl before 8.0.0 (Debian 12 has 7.88.1), a reused h2c connection
     /// fails every request after its first with CURLE_HTTP2 (curl #10634), so
@@ -277,9 +277,9 @@ struct proxy_options {
     // A template, so that a braced list (`= {.url = ...}`) is never taken
     // for a string.
     template <typename String>
-        requires(std::is_convertible_v<String, std::string_view> &&
-                 !std::is_same_v<std::remove_cvref_t<String>, std::nullptr_t>)
-    proxy_options& operator=(String&& proxy_url) {
+    requires(std::is_convertible_v<String, std::string_view> &&
+             !std::is_same_v<std::remove_cvref_t<String>, std::nullptr_t>) proxy_options&
+    operator=(String&& proxy_url) {
         url.emplace(std::string_view(proxy_url));
         return *this;
     }

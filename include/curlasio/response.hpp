@@ -52,8 +52,7 @@ public:
 
     private:
         friend class header_list;
-        const_iterator(const header_list* list, std::size_t index) noexcept
-            : list_(list), index_(index) {}
+        const_iterator(const header_list* list, std::size_t index) noexcept : list_(list), index_(index) {}
         const header_list* list_ = nullptr;
         std::size_t index_ = 0;
     };

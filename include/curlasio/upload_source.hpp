@@ -84,8 +84,7 @@ private:
         auto self = std::static_pointer_cast<stream_source>(shared_from_this());
         boost::asio::post(stream_.get_executor(), [self, buffer, done = std::move(done)]() mutable {
             self->stream_.async_read_some(
-                buffer,
-                boost::asio::bind_cancellation_slot(self->cancel_.slot(), std::move(done)));
+                buffer, boost::asio::bind_cancellation_slot(self->cancel_.slot(), std::move(done)));
         });
     }
     void cancel_read() noexcept override {
@@ -111,8 +110,7 @@ public:
     executor_type get_executor() const noexcept { return ex_; }
     template <typename Handler>
     void async_read_some(const boost::asio::mutable_buffer& b, Handler&& h) {
-        f_(b,
-           boost::asio::any_completion_handler<void(error_code, std::size_t)>(std::forward<Handler>(h)));
+        f_(b, boost::asio::any_completion_handler<void(error_code, std::size_t)>(std::forward<Handler>(h)));
     }
 
 private:
@@ -150,7 +148,8 @@ public:
                                      std::optional<std::uint64_t> size = std::nullopt,
                                      std::size_t buffer_size = default_buffer_size) {
         using stream_type = std::remove_cvref_t<AsyncReadStream>;
-        using ref = std::conditional_t<std::is_lvalue_reference_v<AsyncReadStream>, stream_type&, stream_type>;
+        using ref =
+            std::conditional_t<std::is_lvalue_reference_v<AsyncReadStream>, stream_type&, stream_type>;
         return upload_source(std::make_shared<detail::stream_source<stream_type, ref>>(
             std::forward<AsyncReadStream>(stream), size, buffer_size));
     }
@@ -165,8 +164,8 @@ public:
     static upload_source from_function(Executor ex, Function f,
                                        std::optional<std::uint64_t> size = std::nullopt,
                                        std::size_t buffer_size = default_buffer_size) {
-        return from_stream(detail::function_stream<Executor, Function>(std::move(ex), std::move(f)),
-                           size, buffer_size);
+        return from_stream(detail::function_stream<Executor, Function>(std::move(ex), std::move(f)), size,
+                           buffer_size);
     }
 
     /// Reads the body from the file at `path`, its size sent as

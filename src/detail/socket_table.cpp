@@ -164,8 +164,8 @@ socket_decision socket_table::on_close(int fd) {
     return drop(entries_[fd]);
 }
 
-wait_outcome socket_table::on_wait_done(int fd, wait_kind kind, std::uint64_t generation,
-                                        bool aborted, bool failed) {
+wait_outcome socket_table::on_wait_done(int fd, wait_kind kind, std::uint64_t generation, bool aborted,
+                                        bool failed) {
     entry* e = live(fd);
     if (!e) {
         // The wait of an idle connection? (Cancelled ones are not news.)

@@ -62,9 +62,9 @@ struct wait_outcome {
 /// A check of the engine's duplicate that tells whether an entry is stale:
 /// libcurl closed the fd without a word to us (see socket_table::stale_probe).
 enum class probe : std::uint8_t {
-    none,       ///< nothing to check
-    connected,  ///< is our duplicate still a connected socket?
-    same_file,  ///< is libcurl's fd still the file our duplicate refers to?
+    none,      ///< nothing to check
+    connected, ///< is our duplicate still a connected socket?
+    same_file, ///< is libcurl's fd still the file our duplicate refers to?
 };
 
 class socket_table {
@@ -117,8 +117,7 @@ public:
 
     /// A wait tagged `generation` completed. `aborted`: it was cancelled;
     /// `failed`: it completed with an error other than cancellation.
-    wait_outcome on_wait_done(int fd, wait_kind kind, std::uint64_t generation,
-                              bool aborted, bool failed);
+    wait_outcome on_wait_done(int fd, wait_kind kind, std::uint64_t generation, bool aborted, bool failed);
 
     /// After curl_multi_socket_action: the waits to re-arm (libcurl only
     /// calls the socket callback when its wishes change).
@@ -151,9 +150,9 @@ private:
         std::uint8_t wanted = 0;      // CURL_POLL_IN | CURL_POLL_OUT bits
         bool armed[2] = {false, false};
         bool failed[2] = {false, false};
-        bool ours = false;            // opened by our open callback, not yet closed
-        bool held = false;            // the engine holds a descriptor for it
-        bool watch_idle = false;      // idle (REMOVEd) and to be watched while so
+        bool ours = false;                 // opened by our open callback, not yet closed
+        bool held = false;                 // the engine holds a descriptor for it
+        bool watch_idle = false;           // idle (REMOVEd) and to be watched while so
         std::uint64_t idle_generation = 0; // the read wait armed while idle, 0: none
     };
 

@@ -11,9 +11,9 @@
 namespace curlasio::detail {
 
 struct timer_decision {
-    bool cancel = false;   ///< cancel the armed steady_timer wait
-    bool arm = false;      ///< expires_after(milliseconds) and wait
-    bool post = false;     ///< post a timeout action now
+    bool cancel = false; ///< cancel the armed steady_timer wait
+    bool arm = false;    ///< expires_after(milliseconds) and wait
+    bool post = false;   ///< post a timeout action now
     long milliseconds = 0;
     std::uint64_t generation = 0;
 };

@@ -45,8 +45,7 @@ public:
 
     void start() {
         asio::async_read_until(socket_, asio::dynamic_buffer(in_), "\r\n\r\n",
-                               [self = shared_from_this()](boost::system::error_code ec,
-                                                           std::size_t head) {
+                               [self = shared_from_this()](boost::system::error_code ec, std::size_t head) {
                                    if (!ec)
                                        self->read_body(head);
                                });
@@ -59,19 +58,19 @@ private:
         if (at != std::string::npos && at < head)
             length = std::stoul(in_.substr(at + 16));
         const std::size_t have = in_.size() - head;
-        asio::async_read(socket_, asio::dynamic_buffer(in_),
-                         asio::transfer_exactly(length > have ? length - have : 0),
-                         [self = shared_from_this(), head, length](boost::system::error_code ec,
-                                                                   std::size_t) {
-                             if (!ec)
-                                 self->answer(head, length);
-                         });
+        asio::async_read(
+            socket_, asio::dynamic_buffer(in_), asio::transfer_exactly(length > have ? length - have : 0),
+            [self = shared_from_this(), head, length](boost::system::error_code ec, std::size_t) {
+                if (!ec)
+                    self->answer(head, length);
+            });
     }
 
     void answer(std::size_t head, std::size_t length) {
         const std::string body = in_.substr(0, in_.find(' ')) + " " + in_.substr(head, length);
         out_ = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n"
-               "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+               "Content-Length: " +
+               std::to_string(body.size()) + "\r\n\r\n" + body;
         asio::async_write(socket_, asio::buffer(out_),
                           [self = shared_from_this()](boost::system::error_code, std::size_t) {
                               boost::system::error_code ignored;
@@ -139,18 +138,16 @@ int main() {
             curlasio::request req(url, curlasio::verb::post);
             req.add_header("Content-Type", "text/plain");
             req.body = "ping";
-            auto [ec, r] =
-                co_await curlasio::async_fetch(eng, req, asio::as_tuple(asio::use_awaitable));
+            auto [ec, r] = co_await curlasio::async_fetch(eng, req, asio::as_tuple(asio::use_awaitable));
             check(!ec, "POST completed: " + ec.message() + " " + r.error_message);
             check(r.status == 200 && r.body == "POST ping", "POST body: " + r.body);
             done();
 
             auto [refused_ec, refused_r] = co_await curlasio::async_fetch(
                 eng, curlasio::request(refused), asio::as_tuple(asio::use_awaitable));
-            check(refused_ec == CURLE_COULDNT_CONNECT, "refused is CURLE_COULDNT_CONNECT: " +
-                                                           refused_ec.message());
-            check(refused_ec == curlasio::condition::connect_failed,
-                  "refused is condition::connect_failed");
+            check(refused_ec == CURLE_COULDNT_CONNECT,
+                  "refused is CURLE_COULDNT_CONNECT: " + refused_ec.message());
+            check(refused_ec == curlasio::condition::connect_failed, "refused is condition::connect_failed");
             check(curlasio::is_retryable(refused_ec), "refused is retryable");
             check(!refused_r.error_message.empty(), "error_message kept: " + refused_r.error_message);
             done();

@@ -55,10 +55,10 @@ std::string authorization(const outcome& out) {
 }
 
 // Evaluates its argument once (it may be a fetch).
-#define REQUIRE_OK(outcome_expr)                                                                  \
-    do {                                                                                          \
-        const auto& required_ = (outcome_expr);                                                   \
-        BOOST_TEST_REQUIRE(!required_.ec, required_.ec.message() << ": " << required_.res.error_message); \
+#define REQUIRE_OK(outcome_expr)                                                                             \
+    do {                                                                                                     \
+        const auto& required_ = (outcome_expr);                                                              \
+        BOOST_TEST_REQUIRE(!required_.ec, required_.ec.message() << ": " << required_.res.error_message);    \
     } while (false)
 
 } // namespace

@@ -135,11 +135,16 @@ std::string body_of(http::response<Body>& res, const std::string& file) {
 
 template <typename Body>
 const char* body_name() {
-    if constexpr (std::is_same_v<Body, http::string_body>) return "string_body";
-    else if constexpr (std::is_same_v<Body, http::vector_body<char>>) return "vector_body<char>";
-    else if constexpr (std::is_same_v<Body, http::dynamic_body>) return "dynamic_body";
-    else if constexpr (std::is_same_v<Body, http::file_body>) return "file_body";
-    else return "empty_body";
+    if constexpr (std::is_same_v<Body, http::string_body>)
+        return "string_body";
+    else if constexpr (std::is_same_v<Body, http::vector_body<char>>)
+        return "vector_body<char>";
+    else if constexpr (std::is_same_v<Body, http::dynamic_body>)
+        return "dynamic_body";
+    else if constexpr (std::is_same_v<Body, http::file_body>)
+        return "file_body";
+    else
+        return "empty_body";
 }
 
 struct fixture : curlasio::test::engine_fixture {
@@ -158,7 +163,8 @@ struct fixture : curlasio::test::engine_fixture {
             out.res = std::move(r);
             ++out.calls;
         });
-        BOOST_TEST_REQUIRE(run_until(io, [&] { return out.calls > 0; }, 120s));
+        BOOST_TEST_REQUIRE(run_until(
+            io, [&] { return out.calls > 0; }, 120s));
         io.poll(); // nothing runs twice
         BOOST_TEST_REQUIRE(out.calls == 1);
         return out;
@@ -172,7 +178,8 @@ struct fixture : curlasio::test::engine_fixture {
     // Body back into it.
     template <typename Body, typename ResponseBody>
     void round_trip(std::size_t n) {
-        BOOST_TEST_CONTEXT(body_name<Body>() << " up, " << body_name<ResponseBody>() << " down, " << n << " B") {
+        BOOST_TEST_CONTEXT(body_name<Body>()
+                           << " up, " << body_name<ResponseBody>() << " down, " << n << " B") {
             temp_path up, down;
             const std::string data = pattern(n);
             {
@@ -367,9 +374,8 @@ BOOST_AUTO_TEST_CASE(a_decoded_body_comes_without_its_encoded_length_and_coding)
 BOOST_AUTO_TEST_CASE(a_head_libcurl_never_told_comes_from_the_response) {
     // A body-less 401: libcurl may answer the challenge, so the head is not
     // told at its end, and no body byte tells it later.
-    const std::string raw =
-        "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"x\"\r\nX-A: 1\r\n"
-        "X-A: 2\r\nContent-Length: 0\r\n\r\n";
+    const std::string raw = "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"x\"\r\nX-A: 1\r\n"
+                            "X-A: 2\r\nContent-Length: 0\r\n\r\n";
     http::request<http::empty_body> req{http::verb::get, "/raw?bytes=" + curlasio::test::encode(raw), 11};
     http::response<http::string_body> res;
     res.body() = "stale";
@@ -482,7 +488,8 @@ BOOST_AUTO_TEST_CASE(cancellation_mid_body_into_a_file) {
     prepare_response(res, down.path);
     asio::cancellation_signal cancel;
     outcome out;
-    async_fetch(eng, req, res, opts(), asio::bind_cancellation_slot(cancel.slot(), [&](error_code ec, response r) {
+    async_fetch(eng, req, res, opts(),
+                asio::bind_cancellation_slot(cancel.slot(), [&](error_code ec, response r) {
                     out.ec = ec;
                     out.res = std::move(r);
                     ++out.calls;
@@ -504,7 +511,8 @@ BOOST_AUTO_TEST_CASE(file_bodies_of_256mib_both_ways_in_bounded_memory) {
     {
         const std::string period = pattern(26 * 4096); // the pattern repeats every 26 bytes
         for (std::size_t at = 0; at < size; at += period.size())
-            want_hash = curlasio::test::fnv1a(want_hash, std::string_view(period).substr(0, std::min(period.size(), size - at)));
+            want_hash = curlasio::test::fnv1a(
+                want_hash, std::string_view(period).substr(0, std::min(period.size(), size - at)));
     }
 
     // Download into a file_body response.
@@ -553,10 +561,10 @@ BOOST_AUTO_TEST_CASE(file_bodies_of_256mib_both_ways_in_bounded_memory) {
     BOOST_TEST(digest["X-Method"] == "PUT");
 
     using ms = std::chrono::milliseconds;
-    BOOST_TEST_MESSAGE("256 MiB file_body: download "
-                       << std::chrono::duration_cast<ms>(t1 - t0).count() << " ms, peak RSS +" << peak_down
-                       << " KiB; upload " << std::chrono::duration_cast<ms>(t3 - t2).count()
-                       << " ms, peak RSS +" << peak_up << " KiB");
+    BOOST_TEST_MESSAGE("256 MiB file_body: download " << std::chrono::duration_cast<ms>(t1 - t0).count()
+                                                      << " ms, peak RSS +" << peak_down << " KiB; upload "
+                                                      << std::chrono::duration_cast<ms>(t3 - t2).count()
+                                                      << " ms, peak RSS +" << peak_up << " KiB");
     // Far below the 256 MiB that buffering would take (the test server's
     // buffers included: it shares the process). Not under AddressSanitizer:
     // its quarantine keeps up to 256 MiB of freed memory resident, and the
@@ -594,18 +602,26 @@ constexpr const char* httpbin_module = "/usr/lib/python3/dist-packages/httpbin/_
 
 const curlasio::test::peer_process& httpbin() {
     static curlasio::test::peer_process server(gunicorn_path, [](unsigned short port) {
-        return std::vector<std::string>{"--bind", "127.0.0.1:" + std::to_string(port), "--workers", "1",
-                                        "--threads", "4", "--graceful-timeout", "1", "--chdir", "/",
+        return std::vector<std::string>{"--bind",
+                                        "127.0.0.1:" + std::to_string(port),
+                                        "--workers",
+                                        "1",
+                                        "--threads",
+                                        "4",
+                                        "--graceful-timeout",
+                                        "1",
+                                        "--chdir",
+                                        "/",
                                         "httpbin:app"};
     });
     return server;
 }
 
-#define REQUIRE_HTTPBIN()                                                                             \
-    if (::access(httpbin_module, R_OK) != 0) {                                                        \
-        BOOST_TEST_MESSAGE("skipped: python3 module httpbin not installed (Debian python3-httpbin)"); \
-        return;                                                                                       \
-    }                                                                                                 \
+#define REQUIRE_HTTPBIN()                                                                                    \
+    if (::access(httpbin_module, R_OK) != 0) {                                                               \
+        BOOST_TEST_MESSAGE("skipped: python3 module httpbin not installed (Debian python3-httpbin)");        \
+        return;                                                                                              \
+    }                                                                                                        \
     CURLASIO_REQUIRE_PEER(httpbin(), "gunicorn")
 
 struct httpbin_fixture : fixture {
@@ -614,7 +630,9 @@ struct httpbin_fixture : fixture {
         o.options.timeout = 30s;
         return o;
     }
-    static bool has(const std::string& body, const std::string& what) { return body.find(what) != std::string::npos; }
+    static bool has(const std::string& body, const std::string& what) {
+        return body.find(what) != std::string::npos;
+    }
 
     // PUT /anything of 0 B, 1 B, 1 MiB from a Body, with repeated fields.
     template <typename Body>

@@ -59,8 +59,8 @@ using curlasio::test::tracking_executor;
 // What asio::cancel_after (Boost 1.86) does, by hand: a timer that emits
 // `type` on the operation's slot unless the operation completes first.
 template <typename Handler>
-void fetch_cancel_after(engine& eng, request req, steady::duration after,
-                        asio::cancellation_type type, Handler handler) {
+void fetch_cancel_after(engine& eng, request req, steady::duration after, asio::cancellation_type type,
+                        Handler handler) {
     struct state {
         explicit state(const engine::executor_type& ex) : timer(ex) {}
         asio::steady_timer timer;
@@ -73,11 +73,11 @@ void fetch_cancel_after(engine& eng, request req, steady::duration after,
             s->signal.emit(type);
     });
     async_fetch(eng, std::move(req),
-                asio::bind_cancellation_slot(
-                    s->signal.slot(), [s, h = std::move(handler)](error_code ec, response r) mutable {
-                        s->timer.cancel();
-                        std::move(h)(ec, std::move(r));
-                    }));
+                asio::bind_cancellation_slot(s->signal.slot(),
+                                             [s, h = std::move(handler)](error_code ec, response r) mutable {
+                                                 s->timer.cancel();
+                                                 std::move(h)(ec, std::move(r));
+                                             }));
 }
 
 struct named_type {
@@ -113,12 +113,10 @@ struct fixture : curlasio::test::engine_fixture {
     // request for `target`: the cancellation then comes strictly after the
     // request reached the server, with no timer racing the connection. The
     // hook only records the instant and posts; io.post is thread-safe.
-    std::shared_ptr<server_read> emit_when_server_reads(std::string target,
-                                                        asio::cancellation_signal& signal,
+    std::shared_ptr<server_read> emit_when_server_reads(std::string target, asio::cancellation_signal& signal,
                                                         asio::cancellation_type type) {
         auto read = std::make_shared<server_read>();
-        server.on_request([this, target, read, &signal, type](const std::string&,
-                                                               const std::string& t) {
+        server.on_request([this, target, read, &signal, type](const std::string&, const std::string& t) {
             if (t != target || std::exchange(read->fired, true))
                 return;
             read->at = steady::now();
@@ -150,7 +148,8 @@ BOOST_DATA_TEST_CASE_F(fixture, before_the_engine_started_it, data::make(cancel_
     signal.emit(c.type);
     signal.emit(c.type); // a repeated emission must not complete it twice
     // Completing at all means completing before the response, an hour away.
-    BOOST_TEST_REQUIRE(run_until(io, [&] { return p.calls > 0; }, 10s));
+    BOOST_TEST_REQUIRE(run_until(
+        io, [&] { return p.calls > 0; }, 10s));
     settle();
     BOOST_TEST(p.calls == 1);
     BOOST_TEST(p.ec == asio::error::operation_aborted);
@@ -167,9 +166,11 @@ BOOST_DATA_TEST_CASE_F(fixture, while_queued_in_libcurl, data::make(any_stage_ty
     probe first, second;
     async_fetch(limited, request(server.url("/delay/3000")), probe_handler(first));
     // Only once the first owns the single connection is the second surely queued.
-    BOOST_TEST_REQUIRE(run_until(io, [&] { return server.requests_seen() == 1; }, 10s));
+    BOOST_TEST_REQUIRE(run_until(
+        io, [&] { return server.requests_seen() == 1; }, 10s));
     fetch_cancel_after(limited, request(server.url("/hello")), 100ms, c.type, probe_handler(second));
-    BOOST_TEST_REQUIRE(run_until(io, [&] { return second.calls > 0; }, 10s));
+    BOOST_TEST_REQUIRE(run_until(
+        io, [&] { return second.calls > 0; }, 10s));
     BOOST_TEST(second.ec == asio::error::operation_aborted);
     // The order, not a duration: it completed while the first (and so the
     // connection it queued for) was still busy, 3 s against a 100 ms timer.
@@ -179,7 +180,8 @@ BOOST_DATA_TEST_CASE_F(fixture, while_queued_in_libcurl, data::make(any_stage_ty
 
     // The first is undisturbed; and the cancelled one never went out, even
     // once the connection became free: it is gone from libcurl.
-    BOOST_TEST_REQUIRE(run_until(io, [&] { return first.calls > 0; }, 10s));
+    BOOST_TEST_REQUIRE(run_until(
+        io, [&] { return first.calls > 0; }, 10s));
     settle();
     BOOST_TEST(first.calls == 1);
     BOOST_TEST(second.calls == 1);
@@ -201,7 +203,8 @@ BOOST_DATA_TEST_CASE_F(fixture, while_waiting_for_headers, data::make(any_stage_
     const auto read = emit_when_server_reads("/delay/5000", signal, c.type);
     async_fetch(eng, request(server.url("/delay/5000")),
                 asio::bind_cancellation_slot(signal.slot(), probe_handler(p)));
-    BOOST_TEST_REQUIRE(run_until(io, [&] { return p.calls > 0; }, 10s));
+    BOOST_TEST_REQUIRE(run_until(
+        io, [&] { return p.calls > 0; }, 10s));
     settle();
     BOOST_TEST_REQUIRE(read->emitted);
     BOOST_TEST(p.calls == 1);
@@ -213,7 +216,7 @@ BOOST_DATA_TEST_CASE_F(fixture, while_waiting_for_headers, data::make(any_stage_
     // timer never fires early). An order against the server's own event, with
     // the whole delay as the margin.
     BOOST_TEST((p.at < read->at + delay), "completed " << curlasio::test::ms_between(read->at, p.at)
-                                                      << " ms after the server read the request");
+                                                       << " ms after the server read the request");
     // Removed from libcurl: its connection is closed at once. The server only
     // notices when its delay ends and it writes into the dead connection;
     // the limit only guards against a hang.
@@ -242,11 +245,11 @@ BOOST_DATA_TEST_CASE_F(fixture, in_the_middle_of_the_body, data::make(any_stage_
         }
     };
     async_fetch(eng, std::move(req), asio::bind_cancellation_slot(signal.slot(), probe_handler(p)));
-    BOOST_TEST_REQUIRE(run_until(io, [&] { return p.calls > 0; }, 10s));
+    BOOST_TEST_REQUIRE(run_until(
+        io, [&] { return p.calls > 0; }, 10s));
     settle();
     BOOST_TEST_REQUIRE(downloaded_at_cancel > 0u);
-    BOOST_TEST_MESSAGE("cancelled at " << downloaded_at_cancel << " bytes, delivered "
-                                       << p.res.body.size());
+    BOOST_TEST_MESSAGE("cancelled at " << downloaded_at_cancel << " bytes, delivered " << p.res.body.size());
     BOOST_TEST(p.calls == 1);
     BOOST_TEST(p.ec == asio::error::operation_aborted);
     // What arrived before the cancellation is delivered with the error: all
@@ -269,9 +272,9 @@ BOOST_DATA_TEST_CASE_F(fixture, after_the_completion_was_posted, data::make(canc
     probe p;
     asio::cancellation_signal signal;
     async_fetch(eng, request(server.url("/hello")),
-                asio::bind_cancellation_slot(signal.slot(),
-                                             asio::bind_executor(posted, probe_handler(p))));
-    BOOST_TEST_REQUIRE(run_until(io, [&] { return posted.submitted() > 0; }, 10s));
+                asio::bind_cancellation_slot(signal.slot(), asio::bind_executor(posted, probe_handler(p))));
+    BOOST_TEST_REQUIRE(run_until(
+        io, [&] { return posted.submitted() > 0; }, 10s));
     BOOST_TEST(posted.submitted() == 1);
     BOOST_TEST(p.calls == 0);
 
@@ -295,9 +298,10 @@ BOOST_AUTO_TEST_CASE(emitting_none_does_nothing) {
     async_fetch(eng, request(server.url("/delay/300")),
                 asio::bind_cancellation_slot(signal.slot(), probe_handler(direct)));
     signal.emit(asio::cancellation_type::none);
-    fetch_cancel_after(eng, request(server.url("/delay/300")), 100ms,
-                       asio::cancellation_type::none, probe_handler(timed));
-    BOOST_TEST_REQUIRE(run_until(io, [&] { return direct.calls > 0 && timed.calls > 0; }, 10s));
+    fetch_cancel_after(eng, request(server.url("/delay/300")), 100ms, asio::cancellation_type::none,
+                       probe_handler(timed));
+    BOOST_TEST_REQUIRE(run_until(
+        io, [&] { return direct.calls > 0 && timed.calls > 0; }, 10s));
     settle();
     for (probe* p : {&direct, &timed}) {
         BOOST_TEST(p->calls == 1);
@@ -339,7 +343,8 @@ BOOST_AUTO_TEST_CASE(awaitable_race_against_a_timer_as_tuple) {
         });
     // `||` waits for the loser: finishing at all means the cancelled fetch
     // completed before its response, an hour away.
-    BOOST_TEST_REQUIRE(run_until(io, [&] { return finished; }, 10s));
+    BOOST_TEST_REQUIRE(run_until(
+        io, [&] { return finished; }, 10s));
     BOOST_TEST(winner == 1u);
     BOOST_TEST(fetch_calls == 1);
     BOOST_TEST(fetch_ec == asio::error::operation_aborted);
@@ -378,7 +383,8 @@ BOOST_AUTO_TEST_CASE(awaitable_race_against_a_timer_throws) {
         });
     // `||` waits for the loser: finishing at all means the cancelled fetch
     // completed before its response, an hour away.
-    BOOST_TEST_REQUIRE(run_until(io, [&] { return finished; }, 10s));
+    BOOST_TEST_REQUIRE(run_until(
+        io, [&] { return finished; }, 10s));
     BOOST_TEST(fetch_returned == 0);
     BOOST_TEST(fetch_threw == 1);
     BOOST_TEST(fetch_ec == asio::error::operation_aborted);

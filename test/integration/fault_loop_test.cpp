@@ -51,7 +51,7 @@ struct fetch_case {
     const char* name;
     const char* path;
     const char* method;
-    std::size_t upload; // pattern bytes sent as the body
+    std::size_t upload;   // pattern bytes sent as the body
     std::size_t expected; // pattern bytes in the response body
 };
 
@@ -153,9 +153,7 @@ BOOST_DATA_TEST_CASE_F(curlasio::test::engine_fixture, cancel_at_every_step, dat
 BOOST_DATA_TEST_CASE_F(curlasio::test::server_fixture, engine_destroyed_at_every_step, data::make(cases), c) {
     // What outlives an engine (the io_context's reactor descriptors, made by
     // the first engine and kept): the count to return to once ours is gone.
-    {
-        engine warm_up(io);
-    }
+    { engine warm_up(io); }
     io.run_for(1s);
     const std::size_t baseline = open_fd_count();
 

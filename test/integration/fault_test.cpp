@@ -88,8 +88,7 @@ BOOST_AUTO_TEST_CASE(reset_mid_body_reports_the_partial_count_and_drops_the_conn
     const auto accepted = server.connections_accepted();
     auto out = fetch_sync(io, eng, request(server.url("/reset-body/1000")));
     BOOST_TEST(out.ec.category().name() == std::string("curl.easy"));
-    BOOST_TEST((out.ec == make_error_code(CURLE_RECV_ERROR) ||
-                out.ec == make_error_code(CURLE_PARTIAL_FILE)),
+    BOOST_TEST((out.ec == make_error_code(CURLE_RECV_ERROR) || out.ec == make_error_code(CURLE_PARTIAL_FILE)),
                out.ec.message());
     BOOST_TEST(out.res.status == 200);
     BOOST_TEST(out.res.bytes_received == 1000u);
@@ -267,7 +266,8 @@ BOOST_AUTO_TEST_CASE(open_file_limit_lowered_in_a_child) {
             // sanitizers, whose checks need a descriptor of their own the
             // first time they meet a type (a pipe, under UBSan's vptr check).
             auto [calls0, ec0, res0] = fetch(request(url));
-            if (calls0 != 1 || ec0) failures |= 16;
+            if (calls0 != 1 || ec0)
+                failures |= 16;
 
             rlimit lim{};
             ::getrlimit(RLIMIT_NOFILE, &lim);
@@ -281,9 +281,12 @@ BOOST_AUTO_TEST_CASE(open_file_limit_lowered_in_a_child) {
             starved.set_option(CURLOPT_FRESH_CONNECT, 1L); // not the warm-up's connection
             const auto start = steady::now();
             auto [calls, ec, res] = fetch(starved);
-            if (calls != 1) failures |= 1;
-            if (ec != make_error_code(CURLE_COULDNT_CONNECT)) failures |= 2;
-            if (ms_between(start, steady::now()) > 5000) failures |= 4; // no hang
+            if (calls != 1)
+                failures |= 1;
+            if (ec != make_error_code(CURLE_COULDNT_CONNECT))
+                failures |= 2;
+            if (ms_between(start, steady::now()) > 5000)
+                failures |= 4; // no hang
 
             // One descriptor free: libcurl's socket takes it, and nothing is
             // left for the engine's duplicate to wait on. The transfer must
@@ -292,29 +295,35 @@ BOOST_AUTO_TEST_CASE(open_file_limit_lowered_in_a_child) {
             filler.pop_back();
             const auto start2 = steady::now();
             auto [calls1, ec1, res1] = fetch(starved);
-            if (calls1 != 1) failures |= 32;
-            if (ec1 != make_error_code(errc::out_of_resources)) failures |= 64;
-            if (ms_between(start2, steady::now()) > 5000) failures |= 4;
+            if (calls1 != 1)
+                failures |= 32;
+            if (ec1 != make_error_code(errc::out_of_resources))
+                failures |= 64;
+            if (ms_between(start2, steady::now()) > 5000)
+                failures |= 4;
 
             for (int fd : filler)
                 ::close(fd);
             auto [calls2, ec2, res2] = fetch(request(url));
-            if (calls2 != 1 || ec2 || res2.body != "hello world") failures |= 8;
+            if (calls2 != 1 || ec2 || res2.body != "hello world")
+                failures |= 8;
         }
         std::_Exit(failures); // never the parent's destructors (its server thread is not here)
     }
     int status = 0;
-    const bool exited = eventually([&] { return ::waitpid(pid, &status, WNOHANG) == pid; },
-                                   std::chrono::seconds(30));
+    const bool exited =
+        eventually([&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, std::chrono::seconds(30));
     if (!exited) {
         ::kill(pid, SIGKILL);
         ::waitpid(pid, &status, 0);
     }
     BOOST_TEST(exited);
     BOOST_TEST(WIFEXITED(status));
-    BOOST_TEST(WEXITSTATUS(status) == 0, "child failures bitmask " << WEXITSTATUS(status)
-                                          << " (1 calls, 2 error code, 4 hang, 8 no recovery, 16 no fetch before,"
-                                             " 32 calls, 64 error code with one fd free)");
+    BOOST_TEST(WEXITSTATUS(status) == 0,
+               "child failures bitmask "
+                   << WEXITSTATUS(status)
+                   << " (1 calls, 2 error code, 4 hang, 8 no recovery, 16 no fetch before,"
+                      " 32 calls, 64 error code with one fd free)");
 }
 
 // Every tiny transfer opens and closes its own connection, so fd numbers are
@@ -337,7 +346,8 @@ BOOST_AUTO_TEST_CASE(fd_numbers_reused_in_a_tight_loop) {
     };
     for (int i = 0; i < in_flight; ++i)
         launch();
-    BOOST_TEST(run_until(io, [&] { return done == total; }, std::chrono::seconds(60)),
+    BOOST_TEST(run_until(
+                   io, [&] { return done == total; }, std::chrono::seconds(60)),
                done << " of " << total << " done");
     BOOST_TEST(failed == 0);
     BOOST_TEST(eng.stats().stalls_kicked == 0u);
@@ -358,7 +368,8 @@ void cancel_while_stuck(fixture& f, const std::string& url, engine* other = null
         BOOST_TEST(p.calls == 0); // really stuck in that stage
         cancel.emit(asio::cancellation_type::terminal);
     });
-    BOOST_TEST(run_until(f.io, [&] { return p.calls == 1; }, std::chrono::seconds(10)));
+    BOOST_TEST(run_until(
+        f.io, [&] { return p.calls == 1; }, std::chrono::seconds(10)));
     BOOST_TEST(p.ec == asio::error::operation_aborted);
 }
 
@@ -376,10 +387,11 @@ BOOST_AUTO_TEST_CASE(cancel_while_resolving) {
         async_fetch(eng, request("http://cancel-while-resolving.invalid/"),
                     asio::bind_cancellation_slot(cancel.slot(), probe_handler(p)));
         asio::post(io, [&] { asio::post(io, [&] { cancel.emit(asio::cancellation_type::terminal); }); });
-        BOOST_TEST(run_until(io, [&] { return p.calls == 1; }, std::chrono::seconds(10)));
-        BOOST_TEST((p.ec == asio::error::operation_aborted ||
-                    p.ec == make_error_code(CURLE_COULDNT_RESOLVE_HOST)),
-                   p.ec.message());
+        BOOST_TEST(run_until(
+            io, [&] { return p.calls == 1; }, std::chrono::seconds(10)));
+        BOOST_TEST(
+            (p.ec == asio::error::operation_aborted || p.ec == make_error_code(CURLE_COULDNT_RESOLVE_HOST)),
+            p.ec.message());
         aborted += p.ec == asio::error::operation_aborted;
     }
     BOOST_TEST(aborted > 0);
@@ -459,12 +471,13 @@ BOOST_AUTO_TEST_CASE(a_socket_closed_behind_the_engines_back_costs_no_neighbour_
     {
         asio::posix::stream_descriptor neighbour(io, reused);
         bool woke = false;
-        neighbour.async_wait(asio::posix::stream_descriptor::wait_read,
-                             [&](error_code ec) { woke = !ec; });
+        neighbour.async_wait(asio::posix::stream_descriptor::wait_read, [&](error_code ec) { woke = !ec; });
         other.reset(); // the engine shuts down: it lets go of everything it held
-        run_until(io, [] { return false; }, std::chrono::milliseconds(100));
+        run_until(
+            io, [] { return false; }, std::chrono::milliseconds(100));
         BOOST_TEST(::write(ends[1], "x", 1) == 1);
-        BOOST_TEST(run_until(io, [&] { return woke; }, std::chrono::seconds(5)));
+        BOOST_TEST(run_until(
+            io, [&] { return woke; }, std::chrono::seconds(5)));
     }
     ::close(ends[1]);
     peer.reset();
@@ -479,7 +492,8 @@ BOOST_AUTO_TEST_CASE(cancel_during_the_tls_handshake) {
         asio::ip::tcp::socket accepted(peer_io);
         acceptor.async_accept(accepted, [](error_code) {});
         std::thread peer([&] { peer_io.run(); });
-        cancel_while_stuck(*this, "https://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()) + "/");
+        cancel_while_stuck(*this,
+                           "https://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()) + "/");
         peer.join();
         BOOST_TEST(accepted.is_open()); // the handshake had begun
     }
@@ -688,7 +702,8 @@ BOOST_AUTO_TEST_CASE(watchdog_recovers_a_lost_wakeup) {
     async_fetch(watched, request(server.url("/delay/300")), probe_handler(p));
     asio::steady_timer t(io, std::chrono::milliseconds(50));
     t.async_wait([&](error_code) { curlasio::test::internals(watched).debug_lose_wakeups(); });
-    BOOST_TEST(run_until(io, [&] { return p.calls == 1; }, std::chrono::seconds(10)));
+    BOOST_TEST(run_until(
+        io, [&] { return p.calls == 1; }, std::chrono::seconds(10)));
     BOOST_TEST(!p.ec);
     BOOST_TEST(p.res.body == "delayed");
     BOOST_TEST(watched.stats().stalls_kicked >= 1u);
@@ -707,7 +722,8 @@ BOOST_AUTO_TEST_CASE(without_the_watchdog_a_lost_wakeup_hangs) {
     lose.async_wait([&](error_code) { curlasio::test::internals(unwatched).debug_lose_wakeups(); });
     asio::steady_timer give_up(io, std::chrono::milliseconds(1500));
     give_up.async_wait([&](error_code) { cancel.emit(asio::cancellation_type::terminal); });
-    BOOST_TEST(run_until(io, [&] { return p.calls == 1; }, std::chrono::seconds(10)));
+    BOOST_TEST(run_until(
+        io, [&] { return p.calls == 1; }, std::chrono::seconds(10)));
     BOOST_TEST(p.ec == asio::error::operation_aborted);
     BOOST_TEST(unwatched.stats().stalls_kicked == 0u);
 }
@@ -724,7 +740,8 @@ BOOST_AUTO_TEST_CASE(watchdog_suspends_a_socket_that_fires_for_nothing) {
     probe p;
     async_fetch(watched, request(server.url("/delay/600")), probe_handler(p));
     asio::post(io, [&] { curlasio::test::internals(watched).debug_watch(pipe_fds[0], CURL_POLL_IN); });
-    BOOST_TEST(run_until(io, [&] { return p.calls == 1; }, std::chrono::seconds(10)));
+    BOOST_TEST(run_until(
+        io, [&] { return p.calls == 1; }, std::chrono::seconds(10)));
     asio::post(io, [&] { curlasio::test::internals(watched).debug_watch(pipe_fds[0], CURL_POLL_REMOVE); });
     io.restart();
     io.poll();

@@ -111,7 +111,7 @@ BOOST_AUTO_TEST_CASE(buffer_size_bounds_the_chunks_handed_to_on_body) {
         return largest;
     };
     BOOST_TEST(largest_chunk(1024) <= 1024u);
-    BOOST_TEST(largest_chunk(0) > 1024u);                   // libcurl's own 16 KiB
+    BOOST_TEST(largest_chunk(0) > 1024u); // libcurl's own 16 KiB
 }
 
 BOOST_AUTO_TEST_CASE(gzip_is_decoded_unless_disabled) {
@@ -266,8 +266,7 @@ BOOST_AUTO_TEST_CASE(thousand_concurrent_transfers_on_one_engine) {
     eng = engine(io);
     io.restart();
     io.run_for(std::chrono::seconds(5));
-    BOOST_TEST(curlasio::test::eventually(
-        [&] { return curlasio::test::open_fd_count() <= fds_before; }));
+    BOOST_TEST(curlasio::test::eventually([&] { return curlasio::test::open_fd_count() <= fds_before; }));
 }
 
 BOOST_AUTO_TEST_CASE(connections_are_reused) {

@@ -46,8 +46,7 @@ struct fixture {
 
     peer_process misbehave() const {
         return peer_process(python_path, [&](unsigned short port) {
-            return std::vector<std::string>{script, std::to_string(port), certs.cert_file,
-                                            certs.key_file};
+            return std::vector<std::string>{script, std::to_string(port), certs.cert_file, certs.key_file};
         });
     }
     static std::string url(const peer_process& server, const std::string& path) {
@@ -64,12 +63,15 @@ struct fixture {
     // Runs until every probe has completed (each probe_handler fails the
     // case if it is dropped uncalled).
     bool run_all(std::vector<probe>& probes) {
-        return run_until(io, [&] {
-            for (const probe& p : probes)
-                if (p.calls == 0)
-                    return false;
-            return true;
-        }, std::chrono::seconds(15));
+        return run_until(
+            io,
+            [&] {
+                for (const probe& p : probes)
+                    if (p.calls == 0)
+                        return false;
+                return true;
+            },
+            std::chrono::seconds(15));
     }
     // Without the engine, no descriptor of the process is left over: neither
     // libcurl's sockets nor the engine's duplicates of them.
@@ -83,12 +85,12 @@ struct fixture {
     }
 };
 
-#define REQUIRE_MISBEHAVE(server)                                                                 \
-    if (::access(h2_module, R_OK) != 0) {                                                         \
-        BOOST_TEST_MESSAGE("skipped: python3 module h2 not installed (Debian python3-h2)");     \
-        return;                                                                                   \
-    }                                                                                             \
-    peer_process server = misbehave();                                                            \
+#define REQUIRE_MISBEHAVE(server)                                                                            \
+    if (::access(h2_module, R_OK) != 0) {                                                                    \
+        BOOST_TEST_MESSAGE("skipped: python3 module h2 not installed (Debian python3-h2)");                  \
+        return;                                                                                              \
+    }                                                                                                        \
+    peer_process server = misbehave();                                                                       \
     CURLASIO_REQUIRE_PEER(server, "python3")
 
 std::string connection_of(const probe& p) {
@@ -209,8 +211,8 @@ BOOST_AUTO_TEST_CASE(a_huge_header_block_is_refused) {
     async_fetch(*eng, h2(server, "/huge-headers"), probe_handler(probes[0]));
     BOOST_TEST_REQUIRE(run_all(probes));
     BOOST_TEST(probes[0].calls == 1);
-    BOOST_TEST(probes[0].ec == make_error_code(CURLE_RECV_ERROR),
-               probes[0].ec.message() << ": " << probes[0].res.error_message);
+    BOOST_TEST(probes[0].ec == make_error_code(CURLE_RECV_ERROR), probes[0].ec.message()
+                                                                      << ": " << probes[0].res.error_message);
     BOOST_TEST_MESSAGE("libcurl: " << probes[0].res.error_message);
     BOOST_TEST(probes[0].res.body.empty());
 
@@ -227,13 +229,12 @@ BOOST_AUTO_TEST_CASE(a_huge_header_block_is_refused) {
             ++fields;
         }
     BOOST_TEST(fields == 60u);
-    BOOST_TEST(std::string(large[0].res.headers.find("x-huge-0042").value_or("")) ==
-               [] {
-                   std::string v;
-                   for (int i = 0; i < 256; ++i)
-                       v += "0042";
-                   return v;
-               }());
+    BOOST_TEST(std::string(large[0].res.headers.find("x-huge-0042").value_or("")) == [] {
+        std::string v;
+        for (int i = 0; i < 256; ++i)
+            v += "0042";
+        return v;
+    }());
     BOOST_TEST(large[0].res.body == pattern(2));
 
     // Our own bound, set below libcurl's, is the one that acts.
@@ -257,8 +258,8 @@ BOOST_AUTO_TEST_CASE(a_continuation_flood_is_cut_short) {
     async_fetch(*eng, h2(server, "/continuation-flood"), probe_handler(probes[0]));
     BOOST_TEST_REQUIRE(run_all(probes));
     BOOST_TEST(probes[0].calls == 1);
-    BOOST_TEST(probes[0].ec == make_error_code(CURLE_RECV_ERROR),
-               probes[0].ec.message() << ": " << probes[0].res.error_message);
+    BOOST_TEST(probes[0].ec == make_error_code(CURLE_RECV_ERROR), probes[0].ec.message()
+                                                                      << ": " << probes[0].res.error_message);
     BOOST_TEST_MESSAGE("libcurl: " << probes[0].res.error_message);
     BOOST_TEST(probes[0].res.status == 0);
     BOOST_TEST(ms_between(start, probes[0].at) < 3000);

@@ -12,7 +12,6 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/test/unit_test.hpp>
 
-
 #include <fstream>
 #include <string>
 #include <vector>
@@ -39,8 +38,8 @@ struct fixture {
     // nghttpd serving the document root over TLS, at most 100 streams a connection.
     peer_process nghttpd() const {
         return peer_process(nghttpd_path, [&](unsigned short port) {
-            return std::vector<std::string>{"-a", "127.0.0.1", "-d", docroot, "-m", "100",
-                                            std::to_string(port), certs.key_file, certs.cert_file};
+            return std::vector<std::string>{"-a",  "127.0.0.1",          "-d",           docroot,        "-m",
+                                            "100", std::to_string(port), certs.key_file, certs.cert_file};
         });
     }
     static std::string url(const peer_process& server, const std::string& path) {
@@ -54,8 +53,8 @@ struct fixture {
     }
 };
 
-#define REQUIRE_NGHTTPD(server)                                                                   \
-    peer_process server = nghttpd();                                                              \
+#define REQUIRE_NGHTTPD(server)                                                                              \
+    peer_process server = nghttpd();                                                                         \
     CURLASIO_REQUIRE_PEER(server, "nghttp2-server")
 
 // Starts `n` fetches of `req` at once and runs them all to completion.

@@ -30,9 +30,16 @@ const peer_process& httpbin() {
     static peer_process server(gunicorn_path, [](unsigned short port) {
         // --chdir: the module is found in dist-packages, not in whatever
         // directory the tests run from.
-        return std::vector<std::string>{"--bind", "127.0.0.1:" + std::to_string(port),
-                                        "--workers", "1", "--threads", "4",
-                                        "--graceful-timeout", "1", "--chdir", "/",
+        return std::vector<std::string>{"--bind",
+                                        "127.0.0.1:" + std::to_string(port),
+                                        "--workers",
+                                        "1",
+                                        "--threads",
+                                        "4",
+                                        "--graceful-timeout",
+                                        "1",
+                                        "--chdir",
+                                        "/",
                                         "httpbin:app"};
     });
     return server;
@@ -55,11 +62,11 @@ struct fixture {
 };
 
 // The module first: gunicorn without it would listen, then fail every request.
-#define REQUIRE_HTTPBIN()                                                                         \
-    if (::access(httpbin_module, R_OK) != 0) {                                                    \
-        BOOST_TEST_MESSAGE("skipped: python3 module httpbin not installed (Debian python3-httpbin)"); \
-        return;                                                                                   \
-    }                                                                                             \
+#define REQUIRE_HTTPBIN()                                                                                    \
+    if (::access(httpbin_module, R_OK) != 0) {                                                               \
+        BOOST_TEST_MESSAGE("skipped: python3 module httpbin not installed (Debian python3-httpbin)");        \
+        return;                                                                                              \
+    }                                                                                                        \
     CURLASIO_REQUIRE_PEER(httpbin(), "gunicorn")
 
 // The body as a JSON object; the case stops if it is not one. Returned by
@@ -76,8 +83,7 @@ std::string str(const json::value* v) {
     return v && v->is_string() ? std::string(v->as_string()) : std::string("<absent>");
 }
 
-#define REQUIRE_OK(out)                                                                           \
-    BOOST_TEST_REQUIRE(!(out).ec, (out).ec.message() << ": " << (out).res.error_message)
+#define REQUIRE_OK(out) BOOST_TEST_REQUIRE(!(out).ec, (out).ec.message() << ": " << (out).res.error_message)
 
 } // namespace
 
@@ -114,8 +120,7 @@ BOOST_AUTO_TEST_CASE(relative_redirects_are_followed_and_counted) {
     REQUIRE_OK(first);
     BOOST_TEST(first.res.status == 302);
     BOOST_TEST(first.res.redirect_count == 0);
-    BOOST_TEST(std::string(first.res.headers.find("Location").value_or("")) ==
-               "/relative-redirect/2");
+    BOOST_TEST(std::string(first.res.headers.find("Location").value_or("")) == "/relative-redirect/2");
 
     // One hop too many for the bound.
     req.options.redirects.max = 2;

@@ -93,12 +93,15 @@ BOOST_AUTO_TEST_CASE(cancel_aborts_every_transfer_and_engine_stays_usable) {
     BOOST_TEST(connections_to(server.port()) == 50u);
 
     eng.cancel();
-    BOOST_TEST_REQUIRE(run_until(io, [&] {
-        for (const probe& p : probes)
-            if (p.calls == 0)
-                return false;
-        return true;
-    }, 10s));
+    BOOST_TEST_REQUIRE(run_until(
+        io,
+        [&] {
+            for (const probe& p : probes)
+                if (p.calls == 0)
+                    return false;
+            return true;
+        },
+        10s));
     io.restart();
     io.run_for(50ms); // room for a stray second completion
     BOOST_TEST(all_aborted_once(probes));
@@ -179,7 +182,8 @@ BOOST_AUTO_TEST_CASE(engine_then_io_context_destroyed_with_transfers_in_flight) 
             // Never answered, so none completes while the 20 reach the server.
             for (int i = 0; i < 20; ++i)
                 async_fetch(eng, request(server.url(never_answered)), counted_handler(counts));
-            BOOST_TEST_REQUIRE(run_until(ctx, [&] { return server.requests_seen() == 20; }, 10s));
+            BOOST_TEST_REQUIRE(run_until(
+                ctx, [&] { return server.requests_seen() == 20; }, 10s));
             BOOST_TEST(counts.live == 20);
         }
         BOOST_TEST(counts.calls == 0);
@@ -198,7 +202,8 @@ BOOST_AUTO_TEST_CASE(io_context_then_engine_destroyed_with_transfers_in_flight) 
         std::optional<engine> eng(std::in_place, *ctx);
         for (int i = 0; i < 20; ++i)
             async_fetch(*eng, request(server.url(never_answered)), counted_handler(counts));
-        BOOST_TEST_REQUIRE(run_until(*ctx, [&] { return server.requests_seen() == 20; }, 10s));
+        BOOST_TEST_REQUIRE(run_until(
+            *ctx, [&] { return server.requests_seen() == 20; }, 10s));
         BOOST_TEST(counts.live == 20);
 
         ctx.reset();
@@ -217,12 +222,15 @@ BOOST_AUTO_TEST_CASE(move_assignment_aborts_the_old_engines_transfers) {
 
     eng = engine(io);
     // Completing at all means being aborted before the response.
-    BOOST_TEST_REQUIRE(run_until(io, [&] {
-        for (const probe& p : probes)
-            if (p.calls == 0)
-                return false;
-        return true;
-    }, 10s));
+    BOOST_TEST_REQUIRE(run_until(
+        io,
+        [&] {
+            for (const probe& p : probes)
+                if (p.calls == 0)
+                    return false;
+            return true;
+        },
+        10s));
     io.restart();
     io.run_for(50ms);
     BOOST_TEST(all_aborted_once(probes));
@@ -233,7 +241,8 @@ BOOST_AUTO_TEST_CASE(move_assignment_aborts_the_old_engines_transfers) {
     probe moved;
     async_fetch(eng, request(server.url("/delay/100")), probe_handler(moved));
     engine taken(std::move(eng));
-    BOOST_TEST_REQUIRE(run_until(io, [&] { return moved.calls > 0; }, 10s));
+    BOOST_TEST_REQUIRE(run_until(
+        io, [&] { return moved.calls > 0; }, 10s));
     BOOST_TEST(!moved.ec);
     BOOST_TEST(moved.res.body == "delayed");
     expect_fetch_works(taken);

@@ -28,7 +28,8 @@ namespace {
 
 struct fixture : curlasio::test::engine_fixture {
 
-    outcome fetch(const std::string& path, std::size_t max_header_size = request{}.options.limits.max_header_size) {
+    outcome fetch(const std::string& path,
+                  std::size_t max_header_size = request{}.options.limits.max_header_size) {
         request req(server.url(path));
         req.options.limits.max_header_size = max_header_size;
         return fetch_sync(io, eng, std::move(req));
@@ -78,8 +79,7 @@ BOOST_AUTO_TEST_CASE(a_header_line_over_libcurls_limit_is_headers_too_large) {
             BOOST_TEST(over.ec == make_error_code(errc::headers_too_large),
                        over.ec.message() << ": " << over.res.error_message);
             BOOST_TEST(over.ec != boost::system::errc::not_enough_memory);
-            BOOST_TEST(over.res.error_message.find("102399") != std::string::npos,
-                       over.res.error_message);
+            BOOST_TEST(over.res.error_message.find("102399") != std::string::npos, over.res.error_message);
             BOOST_TEST(over.res.status == 200); // the status line had arrived
         }
     }
@@ -101,8 +101,7 @@ BOOST_AUTO_TEST_CASE(response_heads_over_libcurls_limit_are_headers_too_large_wh
             auto over = fetch("/many-headers/" + std::to_string(most + 1), cap);
             BOOST_TEST(over.ec == make_error_code(errc::headers_too_large),
                        over.ec.message() << ": " << over.res.error_message);
-            BOOST_TEST(over.res.error_message.find("307200") != std::string::npos,
-                       over.res.error_message);
+            BOOST_TEST(over.res.error_message.find("307200") != std::string::npos, over.res.error_message);
         }
     }
     // Under it, the default cap is ours, counted the same way.
@@ -130,8 +129,8 @@ BOOST_AUTO_TEST_CASE(an_over_long_url_header_or_user_agent_is_refused_before_sen
     const auto seen = server.requests_seen();
     for (const request* req : {&url, &header, &agent, &both}) {
         auto out = fetch_sync(io, eng, *req);
-        BOOST_TEST(out.ec == make_error_code(errc::request_too_large),
-                   out.ec.message() << ": " << out.res.error_message);
+        BOOST_TEST(out.ec == make_error_code(errc::request_too_large), out.ec.message()
+                                                                           << ": " << out.res.error_message);
         BOOST_TEST(out.res.error_message.find("1 MiB") != std::string::npos, out.res.error_message);
     }
     BOOST_TEST(server.requests_seen() == seen);

@@ -55,8 +55,7 @@ inline bool accepts_connections(unsigned short port) {
 /// destruction. Its output goes to /dev/null.
 class peer_process {
 public:
-    peer_process(std::string program,
-                 const std::function<std::vector<std::string>(unsigned short)>& args_for)
+    peer_process(std::string program, const std::function<std::vector<std::string>(unsigned short)>& args_for)
         : program_(std::move(program)) {
         if (!installed())
             return;
@@ -191,11 +190,11 @@ inline peer_process tinyproxy(const std::string& dir) {
 
 /// Skips the current case, saying why, when the peer's program is missing;
 /// fails it when the program is there but did not start.
-#define CURLASIO_REQUIRE_PEER(peer, package)                                                      \
-    if (!(peer).installed()) {                                                                    \
-        BOOST_TEST_MESSAGE("skipped: " << (peer).program() << " not installed (Debian " package ")"); \
-        return;                                                                                   \
-    }                                                                                             \
+#define CURLASIO_REQUIRE_PEER(peer, package)                                                                 \
+    if (!(peer).installed()) {                                                                               \
+        BOOST_TEST_MESSAGE("skipped: " << (peer).program() << " not installed (Debian " package ")");        \
+        return;                                                                                              \
+    }                                                                                                        \
     BOOST_TEST_REQUIRE((peer).port() != 0, (peer).program() << " did not start")
 
 } // namespace curlasio::test

@@ -41,10 +41,10 @@ const std::string proxy_program = CURLASIO_BEAST_PROXY;
 
 bool have(const char* program) { return ::access(program, X_OK) == 0; }
 
-#define REQUIRE_PROGRAM(path, package)                                                    \
-    if (!have(path)) {                                                                    \
-        BOOST_TEST_MESSAGE("skipped: " path " not installed (Debian package " package ")"); \
-        return;                                                                           \
+#define REQUIRE_PROGRAM(path, package)                                                                       \
+    if (!have(path)) {                                                                                       \
+        BOOST_TEST_MESSAGE("skipped: " path " not installed (Debian package " package ")");                  \
+        return;                                                                                              \
     }
 
 struct command_result {
@@ -198,8 +198,9 @@ struct proxy_fixture {
     }
     std::string describe() const {
         const descriptors now = fds();
-        return "proxy descriptors: " + std::to_string(now.total) + " (baseline " + std::to_string(baseline.total) +
-               "), " + std::to_string(now.clients) + " to clients, " + std::to_string(now.upstream) + " upstream\n" +
+        return "proxy descriptors: " + std::to_string(now.total) + " (baseline " +
+               std::to_string(baseline.total) + "), " + std::to_string(now.clients) + " to clients, " +
+               std::to_string(now.upstream) + " upstream\n" +
                run("ls -l /proc/" + std::to_string(proxy->pid()) + "/fd; cat /proc/net/tcp").out;
     }
 };
@@ -224,16 +225,19 @@ BOOST_AUTO_TEST_CASE(status_header_fields_and_bodies_pass_through) {
                  url("/echo")));
     BOOST_TEST(r.out.starts_with("HTTP/1.1 200"), r.out);
     BOOST_TEST(r.out.find("X-Echo-X-Kept: one\r\nX-Echo-X-Kept: two\r\n") != std::string::npos, r.out);
-    BOOST_TEST(r.out.find("X-Echo-Host: 127.0.0.1:" + std::to_string(server.port()) + "\r\n") != std::string::npos, r.out);
+    BOOST_TEST(r.out.find("X-Echo-Host: 127.0.0.1:" + std::to_string(server.port()) + "\r\n") !=
+                   std::string::npos,
+               r.out);
     BOOST_TEST(r.out.find("X-Echo-Via: 1.1 beast_proxy\r\n") != std::string::npos, r.out);
     BOOST_TEST(r.out.find("X-Echo-User-Agent: curl/") != std::string::npos, r.out);
-    for (const char* dropped : {"X-Echo-X-Private", "X-Echo-Keep-Alive", "X-Echo-Proxy-Authorization", "X-Echo-TE",
-                                "X-Echo-Connection: keep-alive, X-Private"})
+    for (const char* dropped : {"X-Echo-X-Private", "X-Echo-Keep-Alive", "X-Echo-Proxy-Authorization",
+                                "X-Echo-TE", "X-Echo-Connection: keep-alive, X-Private"})
         BOOST_TEST(r.out.find(dropped) == std::string::npos, dropped << " in " << r.out);
 
     // Downward: the same, and a length-delimited body kept as it is.
-    const std::string raw = "HTTP/1.1 201 Made\r\nConnection: close, X-Hop\r\nX-Hop: 1\r\nKeep-Alive: timeout=5\r\n"
-                            "Proxy-Authenticate: Basic\r\nX-End: 2\r\nContent-Length: 2\r\n\r\nok";
+    const std::string raw =
+        "HTTP/1.1 201 Made\r\nConnection: close, X-Hop\r\nX-Hop: 1\r\nKeep-Alive: timeout=5\r\n"
+        "Proxy-Authenticate: Basic\r\nX-End: 2\r\nContent-Length: 2\r\n\r\nok";
     r = run(curl("-i '" + url("/raw?bytes=" + encode(raw)) + "'"));
     BOOST_TEST(r.out.starts_with("HTTP/1.1 201 Made\r\n"), r.out);
     BOOST_TEST(r.out.find("X-End: 2\r\n") != std::string::npos, r.out);
@@ -296,8 +300,8 @@ BOOST_AUTO_TEST_CASE(a_large_download_streams_through_in_flat_memory) {
     BOOST_TEST(h.status == 0);
     BOOST_TEST(h.bytes == size);
     BOOST_TEST(h.hash == pattern_hash(size));
-    BOOST_TEST_MESSAGE("download of " << size / mib << " MiB through beast_proxy: its peak RSS " << peak / 1024.0
-                                      << " MiB (" << before / 1024.0 << " MiB before)");
+    BOOST_TEST_MESSAGE("download of " << size / mib << " MiB through beast_proxy: its peak RSS "
+                                      << peak / 1024.0 << " MiB (" << before / 1024.0 << " MiB before)");
     if (!sanitized)
         BOOST_TEST(peak - before < 16 * 1024, "peak RSS grew by " << (peak - before) << " KiB");
     BOOST_TEST(eventually([&] { return settled(); }), describe());
@@ -306,14 +310,16 @@ BOOST_AUTO_TEST_CASE(a_large_download_streams_through_in_flat_memory) {
 BOOST_AUTO_TEST_CASE(a_large_upload_streams_through_in_flat_memory) {
     REQUIRE_PROGRAM("/usr/bin/curl", "curl");
     const std::uint64_t size = sanitized ? 64 * mib : 256 * mib;
-    const auto dir = std::filesystem::temp_directory_path() / ("beast_proxy_test." + std::to_string(::getpid()));
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("beast_proxy_test." + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
     const std::string file = (dir / "body").string();
     {
         std::ofstream out(file, std::ios::binary);
         const std::string block = pattern(26 * 40960);
         for (std::uint64_t at = 0; at < size; at += block.size())
-            out.write(block.data(), static_cast<std::streamsize>(std::min<std::uint64_t>(block.size(), size - at)));
+            out.write(block.data(),
+                      static_cast<std::streamsize>(std::min<std::uint64_t>(block.size(), size - at)));
     }
     run(curl("-o /dev/null " + url("/hello")));
     const std::size_t before = status_kib(proxy->pid(), "VmHWM");
@@ -327,8 +333,8 @@ BOOST_AUTO_TEST_CASE(a_large_upload_streams_through_in_flat_memory) {
     BOOST_TEST(r.out == sink_answer(size, "chunked"));
     const std::size_t peak = status_kib(proxy->pid(), "VmHWM");
     std::filesystem::remove_all(dir);
-    BOOST_TEST_MESSAGE("uploads of " << size / mib << " MiB through beast_proxy: its peak RSS " << peak / 1024.0
-                                     << " MiB (" << before / 1024.0 << " MiB before)");
+    BOOST_TEST_MESSAGE("uploads of " << size / mib << " MiB through beast_proxy: its peak RSS "
+                                     << peak / 1024.0 << " MiB (" << before / 1024.0 << " MiB before)");
     if (!sanitized)
         BOOST_TEST(peak - before < 16 * 1024, "peak RSS grew by " << (peak - before) << " KiB");
     BOOST_TEST(eventually([&] { return settled(); }), describe());
@@ -378,7 +384,8 @@ BOOST_AUTO_TEST_CASE(a_client_leaving_mid_body_ends_the_upstream_transfer) {
             const int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
             ::dup2(null, STDOUT_FILENO);
             const std::string u = url("/bytes/1099511627776");
-            ::execl("/usr/bin/curl", "curl", "-s", "--limit-rate", "10M", u.c_str(), static_cast<char*>(nullptr));
+            ::execl("/usr/bin/curl", "curl", "-s", "--limit-rate", "10M", u.c_str(),
+                    static_cast<char*>(nullptr));
             ::_exit(127);
         }
         BOOST_TEST(eventually([&] { return server.open_connections() == 1; }));

@@ -73,29 +73,37 @@ struct squid_dir {
 peer_process squid(const squid_dir& dir) {
     return peer_process("/usr/sbin/squid", [&](unsigned short port) {
         const std::string& d = dir.path;
-        dir.write("squid.conf",
-                  "http_port 127.0.0.1:" + std::to_string(port) + "\n"
-                  "pid_filename none\n"
-                  "cache_log " + d + "/cache.log\n"
-                  "access_log none\n"
-                  "cache deny all\n"
-                  "cache_mem 4 MB\n"
-                  "coredump_dir " + d + "\n"
-                  "netdb_filename none\n"
-                  "pinger_enable off\n"
-                  "shutdown_lifetime 0 seconds\n"
-                  // used only when started as root
-                  "cache_effective_user proxy\n"
-                  "auth_param basic program /usr/lib/squid/basic_ncsa_auth " + d + "/basic.passwd\n"
-                  "auth_param basic realm curlasio-test\n"
-                  "auth_param basic children 2 startup=1\n"
-                  "auth_param digest program /usr/lib/squid/digest_file_auth " + d + "/digest.passwd\n"
-                  "auth_param digest realm curlasio-test-digest\n"
-                  "auth_param digest children 2 startup=1\n"
-                  "acl authenticated proxy_auth REQUIRED\n"
-                  "http_access allow authenticated\n"
-                  "http_access deny all\n"
-                  "visible_hostname curlasio-test-squid\n");
+        dir.write("squid.conf", "http_port 127.0.0.1:" + std::to_string(port) +
+                                    "\n"
+                                    "pid_filename none\n"
+                                    "cache_log " +
+                                    d +
+                                    "/cache.log\n"
+                                    "access_log none\n"
+                                    "cache deny all\n"
+                                    "cache_mem 4 MB\n"
+                                    "coredump_dir " +
+                                    d +
+                                    "\n"
+                                    "netdb_filename none\n"
+                                    "pinger_enable off\n"
+                                    "shutdown_lifetime 0 seconds\n"
+                                    // used only when started as root
+                                    "cache_effective_user proxy\n"
+                                    "auth_param basic program /usr/lib/squid/basic_ncsa_auth " +
+                                    d +
+                                    "/basic.passwd\n"
+                                    "auth_param basic realm curlasio-test\n"
+                                    "auth_param basic children 2 startup=1\n"
+                                    "auth_param digest program /usr/lib/squid/digest_file_auth " +
+                                    d +
+                                    "/digest.passwd\n"
+                                    "auth_param digest realm curlasio-test-digest\n"
+                                    "auth_param digest children 2 startup=1\n"
+                                    "acl authenticated proxy_auth REQUIRED\n"
+                                    "http_access allow authenticated\n"
+                                    "http_access deny all\n"
+                                    "visible_hostname curlasio-test-squid\n");
         return std::vector<std::string>{"-N", "-f", d + "/squid.conf"};
     });
 }
@@ -130,15 +138,15 @@ struct fixture {
 };
 
 // Evaluates its argument once (it may be a fetch).
-#define REQUIRE_OK(outcome_expr)                                                                  \
-    do {                                                                                          \
-        const auto& required_ = (outcome_expr);                                                   \
-        BOOST_TEST_REQUIRE(!required_.ec, required_.ec.message() << ": " << required_.res.error_message); \
+#define REQUIRE_OK(outcome_expr)                                                                             \
+    do {                                                                                                     \
+        const auto& required_ = (outcome_expr);                                                              \
+        BOOST_TEST_REQUIRE(!required_.ec, required_.ec.message() << ": " << required_.res.error_message);    \
     } while (false)
 
-#define REQUIRE_SQUID(proxy)                                                                      \
-    squid_dir proxy##_dir;                                                                        \
-    peer_process proxy = squid(proxy##_dir);                                                      \
+#define REQUIRE_SQUID(proxy)                                                                                 \
+    squid_dir proxy##_dir;                                                                                   \
+    peer_process proxy = squid(proxy##_dir);                                                                 \
     CURLASIO_REQUIRE_PEER(proxy, "squid")
 
 } // namespace
@@ -272,7 +280,8 @@ BOOST_AUTO_TEST_CASE(socks5_user_and_password) {
     peer_process proxy = microsocks("socks-user", "socks secret");
     CURLASIO_REQUIRE_PEER(proxy, "microsocks");
     request req(plain.url("/hello"));
-    req.options.proxy = {.url = url_of("socks5h", proxy), .username = "socks-user", .password = "socks secret"};
+    req.options.proxy = {
+        .url = url_of("socks5h", proxy), .username = "socks-user", .password = "socks secret"};
     auto out = fetch(req);
     REQUIRE_OK(out);
     BOOST_TEST(out.res.body == "hello world");
@@ -281,7 +290,8 @@ BOOST_AUTO_TEST_CASE(socks5_user_and_password) {
     anonymous.options.proxy = url_of("socks5h", proxy);
     auto refused = fetch(anonymous);
     BOOST_TEST(refused.ec, "no credentials accepted");
-    BOOST_TEST_MESSAGE("SOCKS5 without credentials: " << refused.ec.message() << ": " << refused.res.error_message);
+    BOOST_TEST_MESSAGE("SOCKS5 without credentials: " << refused.ec.message() << ": "
+                                                      << refused.res.error_message);
 
     request wrong = req;
     wrong.options.proxy.password = "not it";

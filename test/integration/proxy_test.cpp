@@ -33,8 +33,8 @@ struct fixture {
     }
 };
 
-#define REQUIRE_TINYPROXY(proxy)                                                                  \
-    peer_process proxy = tinyproxy();                                                             \
+#define REQUIRE_TINYPROXY(proxy)                                                                             \
+    peer_process proxy = tinyproxy();                                                                        \
     CURLASIO_REQUIRE_PEER(proxy, "tinyproxy")
 
 } // namespace

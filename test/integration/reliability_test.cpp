@@ -156,7 +156,8 @@ void destroy_from_inside(fixture& f, const std::function<void(request&, std::fun
             eng.reset();
     });
     async_fetch(*eng, std::move(req), probe_handler(p));
-    BOOST_TEST_REQUIRE(run_until(f.io, [&] { return p.calls > 0; }, 30s));
+    BOOST_TEST_REQUIRE(run_until(
+        f.io, [&] { return p.calls > 0; }, 30s));
     f.io.restart();
     f.io.run_for(100ms);
     BOOST_TEST(fired >= 1);
@@ -171,24 +172,29 @@ void destroy_from_inside(fixture& f, const std::function<void(request&, std::fun
 }
 
 BOOST_AUTO_TEST_CASE(engine_destroyed_inside_on_body) {
-    destroy_from_inside(*this, [](request& r, std::function<void()> kill) {
-        r.on_body = [kill](std::string_view) { kill(); };
-    }, false);
+    destroy_from_inside(
+        *this,
+        [](request& r, std::function<void()> kill) { r.on_body = [kill](std::string_view) { kill(); }; },
+        false);
 }
 
 BOOST_AUTO_TEST_CASE(engine_move_assigned_inside_on_body) {
-    destroy_from_inside(*this, [](request& r, std::function<void()> kill) {
-        r.on_body = [kill](std::string_view) { kill(); };
-    }, true);
+    destroy_from_inside(
+        *this,
+        [](request& r, std::function<void()> kill) { r.on_body = [kill](std::string_view) { kill(); }; },
+        true);
 }
 
 BOOST_AUTO_TEST_CASE(engine_destroyed_inside_on_progress) {
-    destroy_from_inside(*this, [](request& r, std::function<void()> kill) {
-        r.on_progress = [kill](const transfer_progress& pr) {
-            if (pr.downloaded > 0)
-                kill();
-        };
-    }, false);
+    destroy_from_inside(
+        *this,
+        [](request& r, std::function<void()> kill) {
+            r.on_progress = [kill](const transfer_progress& pr) {
+                if (pr.downloaded > 0)
+                    kill();
+            };
+        },
+        false);
 }
 
 BOOST_AUTO_TEST_CASE(engine_destroyed_inside_open_socket) {
@@ -202,7 +208,8 @@ BOOST_AUTO_TEST_CASE(engine_destroyed_inside_open_socket) {
     eng.emplace(io, opts);
     probe p;
     async_fetch(*eng, request(server.url("/hello")), probe_handler(p));
-    BOOST_TEST_REQUIRE(run_until(io, [&] { return p.calls > 0; }, 30s));
+    BOOST_TEST_REQUIRE(run_until(
+        io, [&] { return p.calls > 0; }, 30s));
     io.restart();
     io.run_for(100ms);
     BOOST_TEST(p.calls == 1);
@@ -225,7 +232,8 @@ BOOST_AUTO_TEST_CASE(callbacks_may_cancel_and_start_fetches) {
         eng.cancel(); // aborts the first; the second is still being posted
     };
     async_fetch(eng, std::move(req), probe_handler(first));
-    BOOST_TEST_REQUIRE(run_until(io, [&] { return first.calls > 0 && second.calls > 0; }, 30s));
+    BOOST_TEST_REQUIRE(run_until(
+        io, [&] { return first.calls > 0 && second.calls > 0; }, 30s));
     BOOST_TEST(first.ec == asio::error::operation_aborted);
     // The cancel was posted after the start: the new fetch was already running.
     BOOST_TEST(second.calls == 1);
@@ -240,16 +248,20 @@ BOOST_AUTO_TEST_CASE(destroying_the_engine_closes_its_connections_at_once) {
     std::vector<probe> done(100), pending(20);
     for (probe& p : done)
         async_fetch(*eng, request(server.url("/delay/50")), probe_handler(p));
-    BOOST_TEST_REQUIRE(run_until(io, [&] {
-        for (const probe& p : done)
-            if (!p.calls)
-                return false;
-        return true;
-    }, 30s));
+    BOOST_TEST_REQUIRE(run_until(
+        io,
+        [&] {
+            for (const probe& p : done)
+                if (!p.calls)
+                    return false;
+            return true;
+        },
+        30s));
     const std::size_t seen = server.requests_seen();
     for (probe& p : pending) // /stall reads on: the server closes its end as soon as ours goes
         async_fetch(*eng, request(server.url("/stall")), probe_handler(p));
-    BOOST_TEST_REQUIRE(run_until(io, [&] { return server.requests_seen() >= seen + 20; }, 30s));
+    BOOST_TEST_REQUIRE(run_until(
+        io, [&] { return server.requests_seen() >= seen + 20; }, 30s));
     const std::size_t before = curlasio::test::connections_to(server.port());
     BOOST_TEST(before >= 20u);
 
@@ -285,7 +297,8 @@ BOOST_AUTO_TEST_CASE(a_moved_from_engine_is_safe_to_use) {
     probe p;
     async_fetch(a, request(server.url("/hello")), probe_handler(p));
     BOOST_TEST(p.calls == 0); // never inline
-    BOOST_TEST_REQUIRE(run_until(io, [&] { return p.calls > 0; }, 10s));
+    BOOST_TEST_REQUIRE(run_until(
+        io, [&] { return p.calls > 0; }, 10s));
     BOOST_TEST(p.ec == make_error_code(errc::engine_moved_from));
     BOOST_TEST(p.res.error_message == "the engine was moved from");
     BOOST_TEST(server.requests_seen() == 0u);
@@ -304,9 +317,11 @@ BOOST_AUTO_TEST_CASE(total_cancellation_is_ignored_once_the_request_went_out) {
     asio::cancellation_signal signal;
     async_fetch(eng, request(server.url("/delay/300")),
                 asio::bind_cancellation_slot(signal.slot(), probe_handler(p)));
-    BOOST_TEST_REQUIRE(run_until(io, [&] { return server.requests_seen() == 1; }, 10s));
+    BOOST_TEST_REQUIRE(run_until(
+        io, [&] { return server.requests_seen() == 1; }, 10s));
     signal.emit(asio::cancellation_type::total);
-    BOOST_TEST_REQUIRE(run_until(io, [&] { return p.calls > 0; }, 10s));
+    BOOST_TEST_REQUIRE(run_until(
+        io, [&] { return p.calls > 0; }, 10s));
     BOOST_TEST(!p.ec); // the server has it: no cancellation without side effects
     BOOST_TEST(p.res.body == "delayed");
 
@@ -316,7 +331,8 @@ BOOST_AUTO_TEST_CASE(total_cancellation_is_ignored_once_the_request_went_out) {
     async_fetch(eng, request(server.url("/delay/300")),
                 asio::bind_cancellation_slot(early.slot(), probe_handler(q)));
     early.emit(asio::cancellation_type::total);
-    BOOST_TEST_REQUIRE(run_until(io, [&] { return q.calls > 0; }, 10s));
+    BOOST_TEST_REQUIRE(run_until(
+        io, [&] { return q.calls > 0; }, 10s));
     BOOST_TEST(q.ec == asio::error::operation_aborted);
     io.restart();
     io.run_for(100ms);
@@ -327,9 +343,11 @@ BOOST_AUTO_TEST_CASE(total_cancellation_is_ignored_once_the_request_went_out) {
     asio::cancellation_signal both;
     async_fetch(eng, request(server.url("/delay/5000")),
                 asio::bind_cancellation_slot(both.slot(), probe_handler(r)));
-    BOOST_TEST_REQUIRE(run_until(io, [&] { return server.requests_seen() == 2; }, 10s));
+    BOOST_TEST_REQUIRE(run_until(
+        io, [&] { return server.requests_seen() == 2; }, 10s));
     both.emit(asio::cancellation_type::terminal | asio::cancellation_type::total);
-    BOOST_TEST_REQUIRE(run_until(io, [&] { return r.calls > 0; }, 10s));
+    BOOST_TEST_REQUIRE(run_until(
+        io, [&] { return r.calls > 0; }, 10s));
     BOOST_TEST(r.ec == asio::error::operation_aborted);
 }
 
@@ -361,7 +379,8 @@ BOOST_AUTO_TEST_CASE(watchdog_still_suspends_a_write_side_spin) {
     probe p;
     async_fetch(watched, request(server.url("/delay/600")), probe_handler(p));
     asio::post(io, [&] { curlasio::test::internals(watched).debug_watch(pipe_fds[1], CURL_POLL_OUT); });
-    BOOST_TEST(run_until(io, [&] { return p.calls == 1; }, 10s));
+    BOOST_TEST(run_until(
+        io, [&] { return p.calls == 1; }, 10s));
     asio::post(io, [&] { curlasio::test::internals(watched).debug_watch(pipe_fds[1], CURL_POLL_REMOVE); });
     io.restart();
     io.poll();
@@ -375,8 +394,8 @@ BOOST_AUTO_TEST_CASE(watchdog_still_suspends_a_write_side_spin) {
 
 // Two fetches to one scripted peer whose first answer is followed, 100 ms
 // later, by `stray`. The second must get the real answer on a new connection.
-void stray_bytes_case(fixture& f, const std::string& first_answer, int first_status,
-                      const std::string& stray, bool keep_engine_busy) {
+void stray_bytes_case(fixture& f, const std::string& first_answer, int first_status, const std::string& stray,
+                      bool keep_engine_busy) {
     scripted_peer peer({{first_answer, stray}, {real_answer, {}}});
     engine eng(f.io);
     // A long transfer elsewhere keeps the engine busy: the idle connection
@@ -392,7 +411,8 @@ void stray_bytes_case(fixture& f, const std::string& first_answer, int first_sta
     BOOST_TEST(first.res.status == first_status);
     std::this_thread::sleep_for(300ms); // the stray bytes are sent meanwhile
     if (keep_engine_busy) {
-        BOOST_TEST(run_until(f.io, [&] { return eng.stats().stray_data_connections == 1; }, 5s));
+        BOOST_TEST(run_until(
+            f.io, [&] { return eng.stats().stray_data_connections == 1; }, 5s));
     }
     auto second = curlasio::test::fetch_sync(f.io, eng, request(peer.url("/second")));
     BOOST_TEST(!second.ec);
@@ -403,7 +423,8 @@ void stray_bytes_case(fixture& f, const std::string& first_answer, int first_sta
     BOOST_TEST(eng.stats().stray_data_connections == 1u);
     if (keep_engine_busy) {
         stop_busy.emit(asio::cancellation_type::terminal);
-        BOOST_TEST(run_until(f.io, [&] { return busy.calls == 1; }, 10s));
+        BOOST_TEST(run_until(
+            f.io, [&] { return busy.calls == 1; }, 10s));
     }
 }
 
@@ -417,10 +438,10 @@ BOOST_AUTO_TEST_CASE(stray_bytes_after_a_204_while_busy) {
 
 BOOST_AUTO_TEST_CASE(stray_bytes_after_a_short_content_length) {
     // The body announced is 5 bytes; what follows is not part of it.
-    stray_bytes_case(*this, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", 200,
-                     "garbage" + forged, false);
-    stray_bytes_case(*this, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", 200,
-                     "garbage" + forged, true);
+    stray_bytes_case(*this, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", 200, "garbage" + forged,
+                     false);
+    stray_bytes_case(*this, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", 200, "garbage" + forged,
+                     true);
 }
 
 BOOST_AUTO_TEST_CASE(quiet_idle_connections_are_still_reused) {

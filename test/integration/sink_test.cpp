@@ -80,7 +80,8 @@ BOOST_AUTO_TEST_CASE(a_paused_body_resumes_with_every_byte_once_and_in_order) {
     request req(server.url("/bytes/2097152"));
     req.options.connection.buffer_size = 16384; // many chunks, many pauses
     id = fetch_into(eng, std::move(req), sink, p);
-    BOOST_TEST_REQUIRE(run_until(io, [&] { return p.calls > 0; }, 60s));
+    BOOST_TEST_REQUIRE(run_until(
+        io, [&] { return p.calls > 0; }, 60s));
     BOOST_TEST(!p.ec, p.ec.message() << ": " << p.res.error_message);
     BOOST_TEST(p.res.status == 200);
     BOOST_TEST(p.res.body.empty()); // the sink took it
@@ -99,9 +100,11 @@ BOOST_AUTO_TEST_CASE(a_paused_transfer_is_cancelled_cleanly) {
     bool paused = false;
     sink.on_pause = [&] { paused = true; }; // never resumed
     fetch_into(eng, request(server.url("/bytes/8388608")), sink, p);
-    BOOST_TEST_REQUIRE(run_until(io, [&] { return paused; }, 30s));
+    BOOST_TEST_REQUIRE(run_until(
+        io, [&] { return paused; }, 30s));
     eng.cancel();
-    BOOST_TEST_REQUIRE(run_until(io, [&] { return p.calls > 0; }, 30s));
+    BOOST_TEST_REQUIRE(run_until(
+        io, [&] { return p.calls > 0; }, 30s));
     BOOST_TEST(p.ec == asio::error::operation_aborted);
     BOOST_TEST(curlasio::test::connections_to(server.port()) == 0u);
     // A resume for a transfer that is gone is harmless.
@@ -117,7 +120,8 @@ BOOST_AUTO_TEST_CASE(a_failing_sink_ends_the_transfer_with_its_error) {
     engine eng(io);
     probe p;
     fetch_into(eng, request(server.url("/bytes/65536")), sink, p);
-    BOOST_TEST_REQUIRE(run_until(io, [&] { return p.calls > 0; }, 30s));
+    BOOST_TEST_REQUIRE(run_until(
+        io, [&] { return p.calls > 0; }, 30s));
     BOOST_TEST(p.ec == make_error_code(errc::out_of_resources));
 }
 

@@ -48,7 +48,8 @@ void run_coroutine(asio::io_context& io, Coroutine co, std::chrono::seconds limi
         failure = e;
         done = true;
     });
-    BOOST_TEST_REQUIRE(run_until(io, [&] { return done; }, limit));
+    BOOST_TEST_REQUIRE(run_until(
+        io, [&] { return done; }, limit));
     if (failure)
         std::rethrow_exception(failure);
 }
@@ -221,7 +222,8 @@ BOOST_AUTO_TEST_CASE(a_slow_reader_of_a_large_body_keeps_memory_flat) {
     rss_peak rss;
     run_coroutine(io, [&]() -> asio::awaitable<void> {
         download_stream s(eng);
-        auto [ec, head] = co_await s.async_open(request(server.url("/bytes/" + std::to_string(size))), nothrow);
+        auto [ec, head] =
+            co_await s.async_open(request(server.url("/bytes/" + std::to_string(size))), nothrow);
         BOOST_TEST_REQUIRE(!ec);
         std::size_t most_held = 0;
         std::uint64_t reads = 0;
@@ -239,8 +241,8 @@ BOOST_AUTO_TEST_CASE(a_slow_reader_of_a_large_body_keeps_memory_flat) {
         BOOST_TEST(most_held <= download_stream::default_buffer_limit + 16 * kib);
         BOOST_TEST(s.pauses() > 0u);
         BOOST_TEST_MESSAGE("slow reader of " << size / mib << " MiB: RSS grew by " << rss.growth_mib()
-                                             << " MiB, at most " << most_held << " bytes held, "
-                                             << s.pauses() << " pauses");
+                                             << " MiB, at most " << most_held << " bytes held, " << s.pauses()
+                                             << " pauses");
     });
     if (sanitized)
         BOOST_TEST_MESSAGE("RSS bound not asserted under a sanitizer (quarantine and shadow memory)");
@@ -252,7 +254,8 @@ BOOST_AUTO_TEST_CASE(a_reader_that_stops_for_seconds_gets_every_byte_in_order) {
     const std::uint64_t size = 8 * mib;
     run_coroutine(io, [&]() -> asio::awaitable<void> {
         download_stream s(eng, 64 * kib);
-        auto [ec, head] = co_await s.async_open(request(server.url("/bytes/" + std::to_string(size))), nothrow);
+        auto [ec, head] =
+            co_await s.async_open(request(server.url("/bytes/" + std::to_string(size))), nothrow);
         BOOST_TEST_REQUIRE(!ec);
         bool stopped = false;
         auto t = co_await read_all(s, [&](const read_totals& so_far) -> asio::awaitable<void> {
@@ -423,8 +426,8 @@ struct h2_fixture {
     h2_fixture() { std::ofstream(certs.dir + "/big") << pattern(big); }
     peer_process nghttpd() const {
         return peer_process("/usr/sbin/nghttpd", [&](unsigned short port) {
-            return std::vector<std::string>{"-a", "127.0.0.1", "-d", certs.dir, std::to_string(port),
-                                            certs.key_file, certs.cert_file};
+            return std::vector<std::string>{
+                "-a", "127.0.0.1", "-d", certs.dir, std::to_string(port), certs.key_file, certs.cert_file};
         });
     }
     request h2(const peer_process& p, const std::string& path) const {

@@ -45,10 +45,10 @@ struct fixture {
 };
 
 // Evaluates its argument once (it may be a fetch).
-#define REQUIRE_OK(outcome_expr)                                                                  \
-    do {                                                                                          \
-        const auto& required_ = (outcome_expr);                                                   \
-        BOOST_TEST_REQUIRE(!required_.ec, required_.ec.message() << ": " << required_.res.error_message); \
+#define REQUIRE_OK(outcome_expr)                                                                             \
+    do {                                                                                                     \
+        const auto& required_ = (outcome_expr);                                                              \
+        BOOST_TEST_REQUIRE(!required_.ec, required_.ec.message() << ": " << required_.res.error_message);    \
     } while (false)
 
 } // namespace
@@ -102,9 +102,8 @@ BOOST_AUTO_TEST_CASE(many_https_transfers_share_connections) {
     curlasio::test::test_server server(with_cert(pki.cert_file));
     int ok = 0;
     for (int i = 0; i < 200; ++i)
-        async_fetch(eng, trusting(server.url("/bytes/1024")), [&](error_code ec, response r) {
-            ok += !ec && r.body.size() == 1024;
-        });
+        async_fetch(eng, trusting(server.url("/bytes/1024")),
+                    [&](error_code ec, response r) { ok += !ec && r.body.size() == 1024; });
     io.run_for(std::chrono::seconds(60));
     BOOST_TEST(ok == 200);
     // Later fetches reuse the cached TLS connections: no new handshake.
@@ -354,7 +353,9 @@ BOOST_AUTO_TEST_CASE(a_failing_ssl_ctx_hook_fails_the_fetch) {
     BOOST_TEST(server.requests_seen() == 0u);
 
     request throwing = trusting(server.url("/hello"));
-    throwing.options.tls.ssl_ctx_hook = [](SSL_CTX*) -> error_code { throw std::runtime_error("no context"); };
+    throwing.options.tls.ssl_ctx_hook = [](SSL_CTX*) -> error_code {
+        throw std::runtime_error("no context");
+    };
     auto threw = fetch_sync(io, eng, throwing);
     BOOST_TEST(threw.ec == make_error_code(errc::callback_threw));
     BOOST_TEST(static_cast<bool>(threw.res.callback_exception));

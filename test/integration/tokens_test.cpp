@@ -98,9 +98,8 @@ BOOST_AUTO_TEST_CASE(deferred) {
     auto op = async_fetch(eng, request(server.url("/hello")), asio::deferred);
     BOOST_TEST(server.requests_seen() == 0u); // nothing happens until it is launched
     int calls = 0;
-    auto then = std::move(op)(asio::deferred([](error_code ec, response r) {
-        return asio::deferred.values(ec, r.status);
-    }));
+    auto then = std::move(op)(
+        asio::deferred([](error_code ec, response r) { return asio::deferred.values(ec, r.status); }));
     std::move(then)([&](error_code ec, int status) {
         BOOST_TEST(!ec);
         BOOST_TEST(status == 200);

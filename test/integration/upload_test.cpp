@@ -99,7 +99,8 @@ BOOST_AUTO_TEST_CASE(a_large_body_from_a_slow_pipe_goes_chunked_with_memory_flat
     sample();
     probe pr;
     async_fetch(eng, put_to_sink(server, upload_source::from_stream(p.read_end)), probe_handler(pr));
-    BOOST_TEST_REQUIRE(run_until(io, [&] { return pr.calls > 0; }, 300s));
+    BOOST_TEST_REQUIRE(run_until(
+        io, [&] { return pr.calls > 0; }, 300s));
     sampler.cancel();
     BOOST_TEST(!pr.ec, pr.ec.message() << ": " << pr.res.error_message);
     BOOST_TEST(pr.res.status == 200);
@@ -119,7 +120,8 @@ BOOST_AUTO_TEST_CASE(a_known_size_goes_as_content_length) {
     probe pr;
     async_fetch(eng, put_to_sink(server, upload_source::from_stream(std::move(p.read_end), size)),
                 probe_handler(pr));
-    BOOST_TEST_REQUIRE(run_until(io, [&] { return pr.calls > 0; }, 60s));
+    BOOST_TEST_REQUIRE(run_until(
+        io, [&] { return pr.calls > 0; }, 60s));
     BOOST_TEST(!pr.ec, pr.res.error_message);
     BOOST_TEST(pr.res.body == sink_answer(size, "length"));
 }
@@ -134,7 +136,8 @@ BOOST_AUTO_TEST_CASE(a_file_goes_with_its_size_and_post_is_kept) {
         std::ofstream f(path, std::ios::binary);
         const std::string block = pattern(26 * 4096);
         for (std::uint64_t at = 0; at < size; at += block.size())
-            f.write(block.data(), static_cast<std::streamsize>(std::min<std::uint64_t>(block.size(), size - at)));
+            f.write(block.data(),
+                    static_cast<std::streamsize>(std::min<std::uint64_t>(block.size(), size - at)));
     }
     request req(server.url("/sink"), verb::post);
     req.upload = upload_source::from_file(path);
@@ -152,15 +155,16 @@ BOOST_AUTO_TEST_CASE(a_file_goes_with_its_size_and_post_is_kept) {
 BOOST_AUTO_TEST_CASE(a_source_that_fails_mid_body_fails_the_fetch_with_its_error) {
     int calls = 0;
     auto source = upload_source::from_function(
-        io.get_executor(), [&](asio::mutable_buffer into,
-                               asio::any_completion_handler<void(error_code, std::size_t)> done) {
+        io.get_executor(),
+        [&](asio::mutable_buffer into, asio::any_completion_handler<void(error_code, std::size_t)> done) {
             // Ten reads of data, then a failure of the source's own.
             if (++calls > 10)
                 return asio::post(io, [d = std::move(done)]() mutable {
                     std::move(d)(make_error_code(boost::system::errc::io_error), 0);
                 });
             std::memset(into.data(), 'x', into.size());
-            asio::post(io, [d = std::move(done), n = into.size()]() mutable { std::move(d)(error_code(), n); });
+            asio::post(io,
+                       [d = std::move(done), n = into.size()]() mutable { std::move(d)(error_code(), n); });
         });
     const outcome out = fetch_sync(io, eng, put_to_sink(server, source));
     BOOST_TEST(out.ec == boost::system::errc::io_error, out.ec.message());

@@ -76,8 +76,7 @@ constexpr std::size_t max_body = 64 * 1024;
 // only length.
 const std::string& body_pattern() {
     static const std::string s = [] {
-        static constexpr char alphabet[] =
-            "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+        static constexpr char alphabet[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
         std::string b(max_body, '\0');
         for (std::size_t i = 0; i < b.size(); ++i)
             b[i] = alphabet[(i * 31 + i / 61) % 62];
@@ -197,8 +196,8 @@ private:
         std::string in;
         asio::steady_timer timer(io_);
         for (;;) {
-            auto [ec, n] = co_await asio::async_read_until(
-                sock, asio::dynamic_buffer(in, 16 * 1024), "\r\n\r\n", use_tuple);
+            auto [ec, n] = co_await asio::async_read_until(sock, asio::dynamic_buffer(in, 16 * 1024),
+                                                           "\r\n\r\n", use_tuple);
             if (ec)
                 co_return; // peer closed, or a head too large
             // "GET /path HTTP/1.1": the target is between the first two spaces.
@@ -231,8 +230,8 @@ private:
                 char hex[32];
                 for (std::size_t at = 0; at < total;) {
                     std::size_t part = std::min<std::size_t>(total - at, 1000 + at % 777);
-                    chunked.append(hex, static_cast<std::size_t>(
-                                            std::snprintf(hex, sizeof hex, "%zx\r\n", part)));
+                    chunked.append(hex,
+                                   static_cast<std::size_t>(std::snprintf(hex, sizeof hex, "%zx\r\n", part)));
                     chunked.append(body, at, part).append("\r\n");
                     at += part;
                 }
@@ -248,8 +247,7 @@ private:
                 co_return;
             } else if (t == "/stall") {
                 head_out = head_for(max_body, false);
-                std::array<asio::const_buffer, 2> out{asio::buffer(head_out),
-                                                      asio::buffer(body.data(), 16)};
+                std::array<asio::const_buffer, 2> out{asio::buffer(head_out), asio::buffer(body.data(), 16)};
                 co_await asio::async_write(sock, out, use_tuple);
                 // Silence until the client gives up and closes.
                 char sink[512];
@@ -264,9 +262,9 @@ private:
                 head_out = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
             }
 
-            std::array<asio::const_buffer, 2> out{
-                asio::buffer(head_out),
-                chunked.empty() ? asio::buffer(body.data(), len) : asio::buffer(chunked)};
+            std::array<asio::const_buffer, 2> out{asio::buffer(head_out), chunked.empty()
+                                                                              ? asio::buffer(body.data(), len)
+                                                                              : asio::buffer(chunked)};
             auto [wec, written] = co_await asio::async_write(sock, out, use_tuple);
             if (wec || close)
                 co_return;
@@ -299,7 +297,7 @@ enum class kind : std::uint8_t {
 constexpr std::size_t kind_count = static_cast<std::size_t>(kind::count_);
 
 constexpr std::array<const char*, kind_count> kind_names{
-    "normal", "normal_close", "chunked", "delayed", "reset",
+    "normal", "normal_close", "chunked",    "delayed",      "reset",
     "close",  "stall",        "cancel_now", "cancel_later", "refused"};
 
 // Per mille. normal + normal_close + chunked is 78%, delayed another 6%.
@@ -376,8 +374,7 @@ public:
     ~call_guard() {
         if (ledger_) {
             ++ledger_->dropped;
-            ledger_->note("handler of transfer " + std::to_string(id_) +
-                          " destroyed without being called");
+            ledger_->note("handler of transfer " + std::to_string(id_) + " destroyed without being called");
         }
     }
     void called() noexcept { ledger_ = nullptr; }
@@ -513,7 +510,10 @@ void soak::launch() {
     case kind::normal_close:
     case kind::chunked:
         in.size = pick_size();
-        url = base_url_ + (k == kind::normal ? "/n/" : k == kind::chunked ? "/c/" : "/x/") +
+        url = base_url_ +
+              (k == kind::normal    ? "/n/"
+               : k == kind::chunked ? "/c/"
+                                    : "/x/") +
               std::to_string(in.size);
         break;
     case kind::delayed:
@@ -522,11 +522,20 @@ void soak::launch() {
         in.size = pick_size();
         url = base_url_ + "/d/" + std::to_string(1 + rng_() % 20) + "/" + std::to_string(in.size);
         break;
-    case kind::reset: url = base_url_ + "/reset"; break;
-    case kind::close: url = base_url_ + "/close"; break;
-    case kind::stall: url = base_url_ + "/stall"; break;
-    case kind::refused: url = refused_url_ + "/n/1024"; break;
-    case kind::count_: break;
+    case kind::reset:
+        url = base_url_ + "/reset";
+        break;
+    case kind::close:
+        url = base_url_ + "/close";
+        break;
+    case kind::stall:
+        url = base_url_ + "/stall";
+        break;
+    case kind::refused:
+        url = refused_url_ + "/n/1024";
+        break;
+    case kind::count_:
+        break;
     }
 
     curlasio::request req(std::move(url));
@@ -538,15 +547,15 @@ void soak::launch() {
 
     ++in_flight_;
     if (k == kind::cancel_now || k == kind::cancel_later) {
-        static constexpr std::array<asio::cancellation_type, 3> types{
-            asio::cancellation_type::terminal, asio::cancellation_type::partial,
-            asio::cancellation_type::total};
+        static constexpr std::array<asio::cancellation_type, 3> types{asio::cancellation_type::terminal,
+                                                                      asio::cancellation_type::partial,
+                                                                      asio::cancellation_type::total};
         const auto type = types[rng_() % types.size()];
         auto cs = std::make_shared<cancel_state>(io_);
         auto& signal = cs->signal;
-        curlasio::async_fetch(*engine_, std::move(req),
-                              asio::bind_cancellation_slot(
-                                  signal.slot(), completion{this, in, call_guard(ledger_, id), cs}));
+        curlasio::async_fetch(
+            *engine_, std::move(req),
+            asio::bind_cancellation_slot(signal.slot(), completion{this, in, call_guard(ledger_, id), cs}));
         if (k == kind::cancel_now) {
             signal.emit(type);
         } else {
@@ -596,7 +605,8 @@ bool soak::expected(const transfer_info& in, error_code ec, const curlasio::resp
         return aborted || good_body();
     case kind::refused:
         return ec == curlasio::make_error_code(CURLE_COULDNT_CONNECT);
-    case kind::count_: break;
+    case kind::count_:
+        break;
     }
     return false;
 }
@@ -608,8 +618,8 @@ void soak::tally(const transfer_info& in, error_code ec) {
     else if (ec == asio::error::operation_aborted)
         key += ": operation_aborted";
     else
-        key += std::string(": ") + ec.category().name() + ":" + std::to_string(ec.value()) +
-               " (" + ec.message() + ")";
+        key += std::string(": ") + ec.category().name() + ":" + std::to_string(ec.value()) + " (" +
+               ec.message() + ")";
     ++outcomes_[key];
 }
 
@@ -618,8 +628,7 @@ void soak::on_complete(const transfer_info& in, error_code ec, curlasio::respons
     std::uint8_t& calls = ledger_.calls[in.id];
     if (calls != 0) {
         ++ledger_.double_calls;
-        ledger_.note("handler of transfer " + std::to_string(in.id) + " (" + name(in.k) +
-                     ") ran again");
+        ledger_.note("handler of transfer " + std::to_string(in.id) + " (" + name(in.k) + ") ran again");
         if (calls < 255)
             ++calls;
         return;
@@ -638,10 +647,10 @@ void soak::on_complete(const transfer_info& in, error_code ec, curlasio::respons
     if (!expected(in, ec, r)) {
         ++unexpected_;
         ledger_.note("transfer " + std::to_string(in.id) + " (" + name(in.k) + ", " +
-                     std::to_string(in.size) + " bytes expected): ec " + ec.category().name() +
-                     ":" + std::to_string(ec.value()) + " " + ec.message() + ", status " +
-                     std::to_string(r.status) + ", body " + std::to_string(r.body.size()) +
-                     " bytes, \"" + r.error_message + "\"");
+                     std::to_string(in.size) + " bytes expected): ec " + ec.category().name() + ":" +
+                     std::to_string(ec.value()) + " " + ec.message() + ", status " +
+                     std::to_string(r.status) + ", body " + std::to_string(r.body.size()) + " bytes, \"" +
+                     r.error_message + "\"");
     }
     top_up();
 }
@@ -655,17 +664,15 @@ void soak::report(const char* tag) {
     done_at_last_report_ = done_;
     const snapshot s = take();
     std::printf("[%7.1fs]%s done %" PRIu64 " (%.0f/s, now %.0f/s) in flight %u | fds %zu "
-                "(server conns %ld) | rss %.1f MiB | handlers %" PRIu64 " | unexpected %" PRIu64
-                "\n",
-                elapsed, tag, done_, elapsed > 0 ? double(done_) / elapsed : 0.0, rate_now,
-                in_flight_, s.fds, s.sessions, mib(double(s.rss)), ledger_.handler_calls,
-                unexpected_);
+                "(server conns %ld) | rss %.1f MiB | handlers %" PRIu64 " | unexpected %" PRIu64 "\n",
+                elapsed, tag, done_, elapsed > 0 ? double(done_) / elapsed : 0.0, rate_now, in_flight_, s.fds,
+                s.sessions, mib(double(s.rss)), ledger_.handler_calls, unexpected_);
     std::fflush(stdout);
 }
 
 void soak::print_snapshot(const char* what, const snapshot& s) {
-    std::printf("%s: fds %zu (server conns %ld, other fds %ld), rss %.2f MiB\n", what, s.fds,
-                s.sessions, s.other_fds(), mib(double(s.rss)));
+    std::printf("%s: fds %zu (server conns %ld, other fds %ld), rss %.2f MiB\n", what, s.fds, s.sessions,
+                s.other_fds(), mib(double(s.rss)));
     std::fflush(stdout);
 }
 
@@ -741,9 +748,8 @@ asio::awaitable<int> soak::run() {
             break;
         // Warm-up: a tenth of the transfers and warmup_seconds, or at the
         // latest half the run, so that short runs still get a baseline.
-        if (!baseline &&
-            ((double(done_) >= warmup_transfers && elapsed >= opt_.warmup_seconds) ||
-             done_ >= opt_.transfers / 2 || elapsed >= opt_.seconds / 2)) {
+        if (!baseline && ((double(done_) >= warmup_transfers && elapsed >= opt_.warmup_seconds) ||
+                          done_ >= opt_.transfers / 2 || elapsed >= opt_.seconds / 2)) {
             // Both measurements are taken with nothing in flight.
             paused_ = true;
             if (!co_await drain(60s)) {
@@ -828,8 +834,8 @@ asio::awaitable<int> soak::run() {
              std::to_string(pre_engine.fds) + "), server connections " +
              std::to_string(after_engine.sessions));
 
-    std::printf("transfers %" PRIu64 " in %.1f s (%.0f/s), unexpected %" PRIu64
-                ", handler calls %" PRIu64 ", dropped %" PRIu64 ", double %" PRIu64 "\n",
+    std::printf("transfers %" PRIu64 " in %.1f s (%.0f/s), unexpected %" PRIu64 ", handler calls %" PRIu64
+                ", dropped %" PRIu64 ", double %" PRIu64 "\n",
                 done_, duration, duration > 0 ? double(done_) / duration : 0.0, unexpected_,
                 ledger_.handler_calls, ledger_.dropped, ledger_.double_calls);
     std::printf("kinds:");
@@ -853,18 +859,30 @@ bool parse(int argc, char** argv, options& o) {
         }
         const char* v = argv[++i];
         char* end = nullptr;
-        if (a == "--transfers") o.transfers = std::strtoull(v, &end, 10);
-        else if (a == "--seconds") o.seconds = std::strtod(v, &end);
-        else if (a == "--concurrency") o.concurrency = unsigned(std::strtoul(v, &end, 10));
-        else if (a == "--seed") o.seed = std::strtoull(v, &end, 10);
-        else if (a == "--report-every") o.report_every = std::strtod(v, &end);
-        else if (a == "--warmup-seconds") o.warmup_seconds = std::strtod(v, &end);
-        else if (a == "--stall-timeout-ms") o.stall_timeout = std::chrono::milliseconds(std::strtol(v, &end, 10));
-        else if (a == "--cancel-all-every") o.cancel_all_every = std::strtoull(v, &end, 10);
-        else if (a == "--fd-slack") o.fd_slack = std::strtol(v, &end, 10);
-        else if (a == "--rss-slack-mib") o.rss_slack_mib = std::strtod(v, &end);
-        else if (a == "--inject-leak-bytes") o.inject_leak_bytes = std::strtoull(v, &end, 10);
-        else if (a == "--inject-fd-leak-every") o.inject_fd_leak_every = std::strtoull(v, &end, 10);
+        if (a == "--transfers")
+            o.transfers = std::strtoull(v, &end, 10);
+        else if (a == "--seconds")
+            o.seconds = std::strtod(v, &end);
+        else if (a == "--concurrency")
+            o.concurrency = unsigned(std::strtoul(v, &end, 10));
+        else if (a == "--seed")
+            o.seed = std::strtoull(v, &end, 10);
+        else if (a == "--report-every")
+            o.report_every = std::strtod(v, &end);
+        else if (a == "--warmup-seconds")
+            o.warmup_seconds = std::strtod(v, &end);
+        else if (a == "--stall-timeout-ms")
+            o.stall_timeout = std::chrono::milliseconds(std::strtol(v, &end, 10));
+        else if (a == "--cancel-all-every")
+            o.cancel_all_every = std::strtoull(v, &end, 10);
+        else if (a == "--fd-slack")
+            o.fd_slack = std::strtol(v, &end, 10);
+        else if (a == "--rss-slack-mib")
+            o.rss_slack_mib = std::strtod(v, &end);
+        else if (a == "--inject-leak-bytes")
+            o.inject_leak_bytes = std::strtoull(v, &end, 10);
+        else if (a == "--inject-fd-leak-every")
+            o.inject_fd_leak_every = std::strtoull(v, &end, 10);
         else {
             std::fprintf(stderr, "curlasio_soak: unknown option %s\n", a.c_str());
             return false;
@@ -874,8 +892,8 @@ bool parse(int argc, char** argv, options& o) {
             return false;
         }
     }
-    if (o.transfers == 0 || o.transfers > 100'000'000 || o.concurrency == 0 ||
-        o.seconds <= 0 || o.report_every <= 0) {
+    if (o.transfers == 0 || o.transfers > 100'000'000 || o.concurrency == 0 || o.seconds <= 0 ||
+        o.report_every <= 0) {
         std::fprintf(stderr, "curlasio_soak: transfers must be 1..1e8; concurrency, seconds "
                              "and report-every positive\n");
         return false;
@@ -888,11 +906,10 @@ bool parse(int argc, char** argv, options& o) {
 int main(int argc, char** argv) {
     options opt;
     if (!parse(argc, argv, opt)) {
-        std::fprintf(stderr,
-                     "usage: curlasio_soak [--transfers N] [--seconds S] [--concurrency C] "
-                     "[--seed X] [--report-every S] [--warmup-seconds S] [--stall-timeout-ms T] "
-                     "[--cancel-all-every K] [--fd-slack F] [--rss-slack-mib M] "
-                     "[--inject-leak-bytes B] [--inject-fd-leak-every K]\n");
+        std::fprintf(stderr, "usage: curlasio_soak [--transfers N] [--seconds S] [--concurrency C] "
+                             "[--seed X] [--report-every S] [--warmup-seconds S] [--stall-timeout-ms T] "
+                             "[--cancel-all-every K] [--fd-slack F] [--rss-slack-mib M] "
+                             "[--inject-leak-bytes B] [--inject-fd-leak-every K]\n");
         return 2;
     }
     raise_fd_limit();

@@ -14,13 +14,13 @@
 namespace curlasio::test {
 
 struct server_options {
-  bool tls = false;
-  std::string cert_file, key_file;  // PEM; required when tls
-  // When set, the handshake requires a client certificate that verifies
-  // against this PEM CA bundle (no certificate, or another one: refused).
-  std::string client_ca_file{};
-  bool tls1_2_only = false;          // refuse TLS 1.3
-  std::string tls13_ciphersuites{};  // TLS 1.3 suites accepted; empty: OpenSSL's default
+    bool tls = false;
+    std::string cert_file, key_file; // PEM; required when tls
+    // When set, the handshake requires a client certificate that verifies
+    // against this PEM CA bundle (no certificate, or another one: refused).
+    std::string client_ca_file{};
+    bool tls1_2_only = false;         // refuse TLS 1.3
+    std::string tls13_ciphersuites{}; // TLS 1.3 suites accepted; empty: OpenSSL's default
 };
 
 // Routes (unknown path -> 404 "not found"; every response has
@@ -65,36 +65,36 @@ struct server_options {
 /// FNV-1a 64 over `bytes`, continued from `hash` (the /sink route's checksum).
 inline constexpr std::uint64_t fnv1a_offset = 0xcbf29ce484222325ull;
 inline std::uint64_t fnv1a(std::uint64_t hash, std::string_view bytes) {
-  for (unsigned char c : bytes) {
-    hash ^= c;
-    hash *= 0x100000001b3ull;
-  }
-  return hash;
+    for (unsigned char c : bytes) {
+        hash ^= c;
+        hash *= 0x100000001b3ull;
+    }
+    return hash;
 }
 
 class test_server {
 public:
-  explicit test_server(server_options opts = {});
-  ~test_server();
-  test_server(const test_server&) = delete;
-  test_server& operator=(const test_server&) = delete;
+    explicit test_server(server_options opts = {});
+    ~test_server();
+    test_server(const test_server&) = delete;
+    test_server& operator=(const test_server&) = delete;
 
-  unsigned short port() const;
-  std::string base_url() const;                  // "http(s)://127.0.0.1:PORT"
-  std::string url(std::string_view path) const;  // base_url() + path
+    unsigned short port() const;
+    std::string base_url() const;                 // "http(s)://127.0.0.1:PORT"
+    std::string url(std::string_view path) const; // base_url() + path
 
-  std::size_t requests_seen() const;         // complete request heads read
-  std::size_t connections_accepted() const;  // ever accepted
-  std::size_t open_connections() const;      // currently alive sessions
+    std::size_t requests_seen() const;        // complete request heads read
+    std::size_t connections_accepted() const; // ever accepted
+    std::size_t open_connections() const;     // currently alive sessions
 
-  // Called on the server thread for every request, before it is handled.
-  // Set it before sending requests; replacing it later is safe but racy in
-  // the sense that in-flight requests may still see the old hook.
-  void on_request(std::function<void(const std::string& method, const std::string& target)> hook);
+    // Called on the server thread for every request, before it is handled.
+    // Set it before sending requests; replacing it later is safe but racy in
+    // the sense that in-flight requests may still see the old hook.
+    void on_request(std::function<void(const std::string& method, const std::string& target)> hook);
 
 private:
-  struct impl;
-  std::unique_ptr<impl> impl_;
+    struct impl;
+    std::unique_ptr<impl> impl_;
 };
 
-}  // namespace curlasio::test
+} // namespace curlasio::test

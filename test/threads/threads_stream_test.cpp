@@ -60,7 +60,8 @@ BOOST_AUTO_TEST_CASE(downloads_read_from_other_threads_get_every_byte) {
             io,
             [&]() -> asio::awaitable<void> {
                 download_stream s(*eng, 32 * 1024); // small: many pauses and resumes
-                auto [ec, head] = co_await s.async_open(request(server.url("/bytes/" + std::to_string(size))), nothrow);
+                auto [ec, head] =
+                    co_await s.async_open(request(server.url("/bytes/" + std::to_string(size))), nothrow);
                 if (ec)
                     co_return;
                 std::string body;
@@ -90,8 +91,9 @@ BOOST_AUTO_TEST_CASE(an_upload_from_a_pipe_written_on_another_thread) {
         io,
         [&]() -> asio::awaitable<void> {
             for (std::size_t at = 0; at < size; at += 65536)
-                co_await asio::async_write(out, asio::buffer(data.data() + at, std::min<std::size_t>(65536, size - at)),
-                                           asio::use_awaitable);
+                co_await asio::async_write(
+                    out, asio::buffer(data.data() + at, std::min<std::size_t>(65536, size - at)),
+                    asio::use_awaitable);
             out.close();
         },
         asio::use_future);

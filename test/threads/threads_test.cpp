@@ -160,8 +160,7 @@ BOOST_AUTO_TEST_CASE(ten_thousand_fetches_from_four_threads) {
     for (auto& t : threads)
         t.join();
     const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - t0);
-    BOOST_TEST_MESSAGE(total << " fetches from " << submitters << " threads took " << took.count()
-                             << " ms");
+    BOOST_TEST_MESSAGE(total << " fetches from " << submitters << " threads took " << took.count() << " ms");
 
     BOOST_TEST(stuck.load() == 0);
     BOOST_TEST(done.load() == total);
@@ -178,9 +177,8 @@ BOOST_AUTO_TEST_CASE(ten_thousand_fetches_from_four_threads) {
 
 BOOST_AUTO_TEST_CASE(cancellation_from_the_handlers_strand_races_completion) {
     constexpr int n = 400;
-    constexpr asio::cancellation_type types[] = {asio::cancellation_type::terminal,
-                                                 asio::cancellation_type::partial,
-                                                 asio::cancellation_type::total};
+    constexpr asio::cancellation_type types[] = {
+        asio::cancellation_type::terminal, asio::cancellation_type::partial, asio::cancellation_type::total};
 
     // A signal and its slot are not thread-safe: each fetch's signal is
     // connected, emitted and (by the completion) cleared on that fetch's strand.
@@ -206,12 +204,10 @@ BOOST_AUTO_TEST_CASE(cancellation_from_the_handlers_strand_races_completion) {
         asio::post(ops[i]->strand, [&, i] {
             op& o = *ops[i];
             // Mix of already-finished, in-flight and not-yet-started transfers.
-            const std::string path =
-                i % 3 == 0 ? "/hello" : "/delay/" + std::to_string(i % 40);
+            const std::string path = i % 3 == 0 ? "/hello" : "/delay/" + std::to_string(i % 40);
             async_fetch(*eng, request(server.url(path)),
                         asio::bind_cancellation_slot(
-                            o.signal.slot(),
-                            asio::bind_executor(o.strand, [&, i](error_code ec, response r) {
+                            o.signal.slot(), asio::bind_executor(o.strand, [&, i](error_code ec, response r) {
                                 if (!ops[i]->strand.running_in_this_thread())
                                     ++wrong_executor;
                                 ++calls[i];
@@ -259,8 +255,8 @@ BOOST_AUTO_TEST_CASE(cancellation_from_the_handlers_strand_races_completion) {
     BOOST_TEST(wrong_executor.load() == 0);
     // Those emitted before the engine saw them are aborted for certain.
     BOOST_TEST(aborted.load() >= n / 4);
-    BOOST_TEST_MESSAGE(aborted.load() << " of " << n << " aborted, " << n / 2 - aborted.load()
-                                      << " cancelled too late");
+    BOOST_TEST_MESSAGE(aborted.load()
+                       << " of " << n << " aborted, " << n / 2 - aborted.load() << " cancelled too late");
 }
 
 BOOST_AUTO_TEST_CASE(engine_cancel_from_another_thread_aborts_in_flight) {

@@ -42,9 +42,13 @@ public:
     int live() const noexcept { return allocations() - frees(); }
 
     template <typename U>
-    bool operator==(const counting_allocator<U>& o) const noexcept { return counts_ == o.counts_; }
+    bool operator==(const counting_allocator<U>& o) const noexcept {
+        return counts_ == o.counts_;
+    }
     template <typename U>
-    bool operator!=(const counting_allocator<U>& o) const noexcept { return counts_ != o.counts_; }
+    bool operator!=(const counting_allocator<U>& o) const noexcept {
+        return counts_ != o.counts_;
+    }
 
 private:
     template <typename U>

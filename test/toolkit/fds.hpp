@@ -47,10 +47,8 @@ inline std::size_t connections_to(unsigned short port) {
         socklen_t len = sizeof peer;
         const int fd = std::atoi(e->d_name);
         struct stat st {};
-        if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) == 0 &&
-            peer.ss_family == AF_INET &&
-            ntohs(reinterpret_cast<const sockaddr_in&>(peer).sin_port) == port &&
-            ::fstat(fd, &st) == 0)
+        if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) == 0 && peer.ss_family == AF_INET &&
+            ntohs(reinterpret_cast<const sockaddr_in&>(peer).sin_port) == port && ::fstat(fd, &st) == 0)
             sockets.insert(st.st_ino);
     }
     ::closedir(dir);

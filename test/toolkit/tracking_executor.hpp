@@ -16,12 +16,11 @@
 namespace curlasio::test {
 
 class tracking_executor {
-    using inner_type = decltype(boost::asio::require(
-        std::declval<boost::asio::io_context::executor_type>(), boost::asio::execution::blocking.never));
+    using inner_type = decltype(boost::asio::require(std::declval<boost::asio::io_context::executor_type>(),
+                                                     boost::asio::execution::blocking.never));
 
 public:
-    explicit tracking_executor(boost::asio::io_context& io)
-        : tracking_executor(io.get_executor()) {}
+    explicit tracking_executor(boost::asio::io_context& io) : tracking_executor(io.get_executor()) {}
     explicit tracking_executor(boost::asio::io_context::executor_type ex)
         : inner_(boost::asio::require(ex, boost::asio::execution::blocking.never)),
           submitted_(std::make_shared<std::atomic<int>>(0)) {}

@@ -74,7 +74,8 @@ struct temp_file {
         char name[] = "/tmp/curlasio-beast-unit-XXXXXX";
         const int fd = ::mkstemp(name);
         BOOST_TEST_REQUIRE(fd >= 0);
-        BOOST_TEST_REQUIRE(::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()));
+        BOOST_TEST_REQUIRE(::write(fd, content.data(), content.size()) ==
+                           static_cast<ssize_t>(content.size()));
         ::close(fd);
         path = name;
     }
@@ -155,9 +156,9 @@ BOOST_AUTO_TEST_CASE(origin_form_targets_go_under_the_base_url) {
 
 BOOST_AUTO_TEST_CASE(targets_without_a_url_say_why) {
     for (auto [target, base] : std::vector<std::pair<std::string, std::string>>{
-             {"/a", ""},                  // no base
-             {"/a", "ftp://h/"},          // not http(s)
-             {"/a", "relative/path"},     // not absolute
+             {"/a", ""},                      // no base
+             {"/a", "ftp://h/"},              // not http(s)
+             {"/a", "relative/path"},         // not absolute
              {"example.org:443", "http://h"}, // authority-form (CONNECT)
              {"file:///etc/passwd", "http://h"},
              {"", "http://h"}}) {
@@ -214,7 +215,7 @@ BOOST_AUTO_TEST_CASE(fields_keep_order_and_repeats_without_framing_or_hop_by_hop
     m.insert("X-A", "2");
     m.insert("X-Empty", "");
     m.insert(http::field::host, "127.0.0.1:9000"); // the URL's own: libcurl writes it
-    m.insert(http::field::content_length, "999");   // libcurl frames the body
+    m.insert(http::field::content_length, "999");  // libcurl frames the body
     m.insert(http::field::transfer_encoding, "chunked");
     m.insert(http::field::connection, "keep-alive, X-Private");
     m.insert("X-Private", "hop");
@@ -226,7 +227,8 @@ BOOST_AUTO_TEST_CASE(fields_keep_order_and_repeats_without_framing_or_hop_by_hop
     m.body() = "payload";
     request r = map(m);
     // Beast's fields keep a name's repeats together, in order.
-    const fields_list want{{"X-A", "1"}, {"X-A", "2"}, {"X-A", "3"}, {"Accept", "text/plain"}, {"X-Empty", ""}};
+    const fields_list want{
+        {"X-A", "1"}, {"X-A", "2"}, {"X-A", "3"}, {"Accept", "text/plain"}, {"X-Empty", ""}};
     BOOST_TEST((r.headers == want));
     BOOST_TEST(r.body == "payload");
     BOOST_TEST(!r.upload);
@@ -303,20 +305,27 @@ BOOST_AUTO_TEST_CASE(a_file_body_is_streamed_from_its_writer_with_its_size) {
 BOOST_AUTO_TEST_CASE(a_response_head_keeps_order_repeats_and_reason) {
     http::response<http::string_body> res;
     res.set("X-Stale", "from before"); // a reused message starts over
-    const header_list h = list({{"Set-Cookie", "a=1"}, {"Content-Type", "text/plain"},
-                                {"Set-Cookie", "b=2"}, {"Content-Length", "5"}, {"X-Custom", ""}});
+    const header_list h = list({{"Set-Cookie", "a=1"},
+                                {"Content-Type", "text/plain"},
+                                {"Set-Cookie", "b=2"},
+                                {"Content-Length", "5"},
+                                {"X-Custom", ""}});
     detail::set_header(res.base(), 418, "I'm a teapot", 11, h, false);
     BOOST_TEST(res.result_int() == 418u);
     BOOST_TEST(res.reason() == "I'm a teapot");
     BOOST_TEST(res.version() == 11u);
     // Repeats in order, beside their first (as Beast's fields keep them).
-    const fields_list want{{"Set-Cookie", "a=1"}, {"Set-Cookie", "b=2"}, {"Content-Type", "text/plain"},
-                           {"Content-Length", "5"}, {"X-Custom", ""}};
+    const fields_list want{{"Set-Cookie", "a=1"},
+                           {"Set-Cookie", "b=2"},
+                           {"Content-Type", "text/plain"},
+                           {"Content-Length", "5"},
+                           {"X-Custom", ""}};
     BOOST_TEST((names_values(res.base()) == want));
 }
 
 BOOST_AUTO_TEST_CASE(a_decoded_body_loses_its_encoded_length_and_coding) {
-    const header_list gz = list({{"Content-Encoding", "gzip"}, {"Content-Length", "30"}, {"Vary", "Accept-Encoding"}});
+    const header_list gz =
+        list({{"Content-Encoding", "gzip"}, {"Content-Length", "30"}, {"Vary", "Accept-Encoding"}});
     BOOST_TEST(detail::body_decoded(gz, true, 200, false));
     BOOST_TEST(!detail::body_decoded(gz, false, 200, false)); // decoding off: as received
     BOOST_TEST(!detail::body_decoded(gz, true, 200, true));   // HEAD: no body was decoded

@@ -85,15 +85,14 @@ BOOST_AUTO_TEST_CASE(timeout_is_errc_timed_out) {
 
 BOOST_AUTO_TEST_CASE(other_portable_conditions) {
     BOOST_TEST((curlasio::make_error_code(CURLE_OUT_OF_MEMORY) == bs::errc::not_enough_memory));
-    BOOST_TEST((curlasio::make_error_code(CURLE_ABORTED_BY_CALLBACK) ==
-                bs::errc::operation_canceled));
+    BOOST_TEST((curlasio::make_error_code(CURLE_ABORTED_BY_CALLBACK) == bs::errc::operation_canceled));
     BOOST_TEST((curlasio::make_error_code(CURLE_COULDNT_CONNECT) != bs::errc::connection_refused));
 }
 
 BOOST_AUTO_TEST_CASE(errc_messages) {
     using curlasio::errc;
-    const errc all[] = {errc::invalid_request, errc::response_too_large, errc::out_of_resources,
-                        errc::callback_threw,    errc::headers_too_large,  errc::request_too_large,
+    const errc all[] = {errc::invalid_request,  errc::response_too_large, errc::out_of_resources,
+                        errc::callback_threw,   errc::headers_too_large,  errc::request_too_large,
                         errc::engine_moved_from};
     const std::string unknown = curlasio::curlasio_category().message(9999);
     BOOST_TEST(!unknown.empty());
@@ -126,10 +125,8 @@ BOOST_AUTO_TEST_CASE(errc_converts_to_error_code) {
     BOOST_TEST((ec == curlasio::make_error_code(errc::callback_threw)));
 
     // Same value, different categories: not equal.
-    BOOST_TEST((error_code(errc::invalid_request) !=
-                curlasio::make_error_code(static_cast<CURLcode>(1))));
-    BOOST_TEST((error_code(errc::invalid_request) !=
-                curlasio::make_error_code(static_cast<CURLMcode>(1))));
+    BOOST_TEST((error_code(errc::invalid_request) != curlasio::make_error_code(static_cast<CURLcode>(1))));
+    BOOST_TEST((error_code(errc::invalid_request) != curlasio::make_error_code(static_cast<CURLMcode>(1))));
 }
 
 // `ec == CURLE_...` compiles and compares value and category, as the
@@ -175,13 +172,23 @@ std::set<int> expected_members(condition c) {
     case condition::dns:
         return {CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY};
     case condition::tls:
-        return {CURLE_SSL_CONNECT_ERROR,     CURLE_SSL_ENGINE_NOTFOUND, CURLE_SSL_ENGINE_SETFAILED,
-                CURLE_SSL_CERTPROBLEM,       CURLE_SSL_CIPHER,          CURLE_PEER_FAILED_VERIFICATION,
-                CURLE_USE_SSL_FAILED,        CURLE_SSL_ENGINE_INITFAILED, CURLE_SSL_CACERT_BADFILE,
-                CURLE_SSL_SHUTDOWN_FAILED,   CURLE_SSL_CRL_BADFILE,     CURLE_SSL_ISSUER_ERROR,
-                CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_INVALIDCERTSTATUS, CURLE_SSL_CLIENTCERT};
+        return {CURLE_SSL_CONNECT_ERROR,
+                CURLE_SSL_ENGINE_NOTFOUND,
+                CURLE_SSL_ENGINE_SETFAILED,
+                CURLE_SSL_CERTPROBLEM,
+                CURLE_SSL_CIPHER,
+                CURLE_PEER_FAILED_VERIFICATION,
+                CURLE_USE_SSL_FAILED,
+                CURLE_SSL_ENGINE_INITFAILED,
+                CURLE_SSL_CACERT_BADFILE,
+                CURLE_SSL_SHUTDOWN_FAILED,
+                CURLE_SSL_CRL_BADFILE,
+                CURLE_SSL_ISSUER_ERROR,
+                CURLE_SSL_PINNEDPUBKEYNOTMATCH,
+                CURLE_SSL_INVALIDCERTSTATUS,
+                CURLE_SSL_CLIENTCERT};
     case condition::transient:
-        return {CURLE_COULDNT_CONNECT, CURLE_OPERATION_TIMEDOUT, CURLE_SEND_ERROR, CURLE_RECV_ERROR,
+        return {CURLE_COULDNT_CONNECT, CURLE_OPERATION_TIMEDOUT, CURLE_SEND_ERROR,  CURLE_RECV_ERROR,
                 CURLE_GOT_NOTHING,     CURLE_PARTIAL_FILE,       CURLE_HTTP2_STREAM};
     }
     return {};
@@ -265,9 +272,7 @@ BOOST_AUTO_TEST_CASE(is_retryable_is_the_transient_class) {
     BOOST_TEST(!is_retryable(CURLE_OK));
     for (int v = CURLE_OK; v < CURL_LAST; ++v) {
         const error_code ec = static_cast<CURLcode>(v);
-        BOOST_TEST_CONTEXT("CURLcode " << v) {
-            BOOST_TEST(is_retryable(ec) == (ec == condition::transient));
-        }
+        BOOST_TEST_CONTEXT("CURLcode " << v) { BOOST_TEST(is_retryable(ec) == (ec == condition::transient)); }
     }
     BOOST_TEST(is_retryable(CURLE_COULDNT_CONNECT));
     BOOST_TEST(is_retryable(CURLE_RECV_ERROR));

@@ -81,8 +81,8 @@ BOOST_AUTO_TEST_CASE(rejects_cr_lf_nul_everywhere) {
         [](request& r, const std::string& s) { r.add_header("X-Name", s); },
         [](request& r, const std::string& s) { r.headers.front().second = s; },
     };
-    const char* field_names[] = {"method", "url", "user_agent", "header name", "header value",
-                                 "first header value"};
+    const char* field_names[] = {"method",      "url",          "user_agent",
+                                 "header name", "header value", "first header value"};
     for (std::size_t f = 0; f < std::size(fields); ++f)
         for (const std::string& c : bad_chars)
             for (int where = 0; where < 3; ++where) {
@@ -144,7 +144,11 @@ BOOST_AUTO_TEST_CASE(why_malformed_names_the_field_and_the_reason) {
         {[&](request& r) { r.options.proxy.password = "pass" + nul; },
          "a user name, password or bearer token holds CR, LF or NUL"},
         // Two faults: the method comes first.
-        {[](request& r) { r.method = "A B"; r.add_header("X:Y", "v"); }, "the method holds a space"},
+        {[](request& r) {
+             r.method = "A B";
+             r.add_header("X:Y", "v");
+         },
+         "the method holds a space"},
     };
     for (const bad_case& c : cases) {
         request r = good_request();
@@ -172,10 +176,10 @@ static_assert(!std::is_convertible_v<int, curlasio::method>);
 BOOST_AUTO_TEST_CASE(verbs_and_methods) {
     using curlasio::method;
     using curlasio::verb;
-    const std::pair<verb, std::string_view> verbs[] = {
-        {verb::get, "GET"},         {verb::head, "HEAD"},       {verb::post, "POST"},
-        {verb::put, "PUT"},         {verb::delete_, "DELETE"},  {verb::options, "OPTIONS"},
-        {verb::trace, "TRACE"},     {verb::patch, "PATCH"}};
+    const std::pair<verb, std::string_view> verbs[] = {{verb::get, "GET"},        {verb::head, "HEAD"},
+                                                       {verb::post, "POST"},      {verb::put, "PUT"},
+                                                       {verb::delete_, "DELETE"}, {verb::options, "OPTIONS"},
+                                                       {verb::trace, "TRACE"},    {verb::patch, "PATCH"}};
     for (const auto& [v, name] : verbs) {
         BOOST_TEST(curlasio::to_string(v) == name);
         BOOST_TEST(method(v).str() == name);
@@ -190,8 +194,8 @@ BOOST_AUTO_TEST_CASE(verbs_and_methods) {
     BOOST_TEST(method("M-SEARCH").str() == "M-SEARCH");
     BOOST_TEST(method("X!#$%&'*+-.^_`|~9").str() == "X!#$%&'*+-.^_`|~9"); // every tchar
 
-    for (const char* bad : {"{\"k\":1}", "", "GET /admin", "GET\r\n", "A\"B", "(x)", "a,b",
-                            "A/B", "A@B", "A=B", "\x7f", "\xc3\xa9"})
+    for (const char* bad : {"{\"k\":1}", "", "GET /admin", "GET\r\n", "A\"B", "(x)", "a,b", "A/B", "A@B",
+                            "A=B", "\x7f", "\xc3\xa9"})
         BOOST_TEST_CONTEXT("method \"" << bad << "\"") {
             BOOST_CHECK_THROW(method{std::string_view(bad)}, std::invalid_argument);
             BOOST_TEST(!curlasio::is_token(bad));
@@ -288,8 +292,8 @@ BOOST_AUTO_TEST_CASE(set_option_pointers_and_null) {
 BOOST_AUTO_TEST_CASE(set_option_integers_enums_and_off_t) {
     auto h = make_easy();
     request r;
-    r.set_option(CURLOPT_MAXREDIRS, 5)                         // int → long
-        .set_option(CURLOPT_VERBOSE, false)                    // bool → long
+    r.set_option(CURLOPT_MAXREDIRS, 5)                           // int → long
+        .set_option(CURLOPT_VERBOSE, false)                      // bool → long
         .set_option(CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1) // enum → long
         .set_option(CURLOPT_MAXFILESIZE_LARGE, curl_off_t{1} << 40)
         .set_option(CURLOPT_TIMEOUT_MS, 1500L);
@@ -381,7 +385,7 @@ BOOST_AUTO_TEST_CASE(iteration_size_clear) {
     for (const auto& [name, value] : h)
         names.emplace_back(name);
     const std::vector<std::string> expected{"Content-Type", "Set-Cookie", "x-empty",
-                                            "set-cookie", "SET-COOKIE", "X-Odd{"};
+                                            "set-cookie",   "SET-COOKIE", "X-Odd{"};
     BOOST_TEST(names == expected, boost::test_tools::per_element()); // names kept as received
     h.clear();
     BOOST_TEST(h.empty());

@@ -26,8 +26,8 @@ BOOST_AUTO_TEST_SUITE(response_head_parser_suite)
 
 BOOST_AUTO_TEST_CASE(status_reason_and_fields_in_order_with_repeats) {
     response_head_parser p;
-    BOOST_TEST((feed(p, {"HTTP/1.1 404 Not Found\r\n", "Content-Type: text/plain\r\n",
-                         "Set-Cookie: a=1\r\n", "set-cookie:  b=2 \r\n", "\r\n"}) == event::final_end));
+    BOOST_TEST((feed(p, {"HTTP/1.1 404 Not Found\r\n", "Content-Type: text/plain\r\n", "Set-Cookie: a=1\r\n",
+                         "set-cookie:  b=2 \r\n", "\r\n"}) == event::final_end));
     BOOST_TEST(p.status() == 404);
     BOOST_TEST(p.reason() == "Not Found");
     BOOST_TEST(p.final_head_done());

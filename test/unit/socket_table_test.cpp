@@ -25,8 +25,7 @@ constexpr wait_kind rd = wait_kind::read;
 constexpr wait_kind wr = wait_kind::write;
 
 // Everything a decision can say, so one check catches a stray flag.
-void check_decision(const socket_decision& d, bool release, bool open, bool arm_read,
-                    bool arm_write) {
+void check_decision(const socket_decision& d, bool release, bool open, bool arm_read, bool arm_write) {
     BOOST_TEST(!d.cancel);
     BOOST_TEST(d.release == release);
     BOOST_TEST(d.open == open);
@@ -105,19 +104,19 @@ BOOST_AUTO_TEST_CASE(in_inout_out_remove) {
 
 BOOST_AUTO_TEST_CASE(remove_unknown_fd_is_noop) {
     socket_table t;
-    check_nothing(t.on_poll(7, CURL_POLL_REMOVE));      // empty table
-    check_nothing(t.on_poll(-1, CURL_POLL_REMOVE));     // negative
+    check_nothing(t.on_poll(7, CURL_POLL_REMOVE));  // empty table
+    check_nothing(t.on_poll(-1, CURL_POLL_REMOVE)); // negative
     BOOST_TEST(t.size() == 0u);
 
     auto d = t.on_poll(3, CURL_POLL_IN);
     BOOST_TEST(d.open);
-    check_nothing(t.on_poll(2, CURL_POLL_REMOVE));      // below a live one
-    check_nothing(t.on_poll(1000, CURL_POLL_REMOVE));   // far beyond the table
+    check_nothing(t.on_poll(2, CURL_POLL_REMOVE));    // below a live one
+    check_nothing(t.on_poll(1000, CURL_POLL_REMOVE)); // far beyond the table
     BOOST_TEST(t.size() == 1u);
     BOOST_TEST(t.armed(3, rd));
 
     BOOST_TEST(t.on_poll(3, CURL_POLL_REMOVE).release);
-    check_nothing(t.on_poll(3, CURL_POLL_REMOVE));      // twice: second is a no-op
+    check_nothing(t.on_poll(3, CURL_POLL_REMOVE)); // twice: second is a no-op
     BOOST_TEST(t.size() == 0u);
 }
 
@@ -434,7 +433,7 @@ BOOST_AUTO_TEST_CASE(invariants) {
     BOOST_TEST(t.size() == 2u);
     BOOST_TEST(t.watched_fds() == (std::vector<int>{0, 7}), boost::test_tools::per_element());
 
-    fresh(3, CURL_POLL_IN);  // re-added numbers get fresh generations too
+    fresh(3, CURL_POLL_IN); // re-added numbers get fresh generations too
     fresh(10, CURL_POLL_IN);
     fresh(64, CURL_POLL_OUT);
     BOOST_TEST(t.on_open(7).release);
@@ -465,30 +464,25 @@ BOOST_AUTO_TEST_CASE(randomized_against_model) {
     };
 
     std::mt19937 rng(20240611u);
-    auto chance = [&](int percent) {
-        return std::uniform_int_distribution<int>(0, 99)(rng) < percent;
-    };
+    auto chance = [&](int percent) { return std::uniform_int_distribution<int>(0, 99)(rng) < percent; };
     auto pick = [&](int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng); };
 
     socket_table t;
     std::array<model_entry, fds> m{};
     std::array<bool, fds> ours{};
-    std::array<bool, fds> held{}; // the engine holds a descriptor for the fd
+    std::array<bool, fds> held{};  // the engine holds a descriptor for the fd
     std::vector<wait> outstanding; // includes waits of released entries
     std::uint64_t last_gen = 0;
 
     struct {
-        int acts = 0, stale = 0, releases = 0, foreign_releases = 0, failed = 0, arms = 0,
-            unwanted = 0, aborted = 0, cancels = 0, reuses = 0;
+        int acts = 0, stale = 0, releases = 0, foreign_releases = 0, failed = 0, arms = 0, unwanted = 0,
+            aborted = 0, cancels = 0, reuses = 0;
     } seen;
 
     auto in_flight = [&](int fd, int kind, std::uint64_t gen) {
-        return std::find(outstanding.begin(), outstanding.end(), wait{fd, kind, gen}) !=
-               outstanding.end();
+        return std::find(outstanding.begin(), outstanding.end(), wait{fd, kind, gen}) != outstanding.end();
     };
-    auto model_armed = [&](int fd, int kind) {
-        return m[fd].gen != 0 && in_flight(fd, kind, m[fd].gen);
-    };
+    auto model_armed = [&](int fd, int kind) { return m[fd].gen != 0 && in_flight(fd, kind, m[fd].gen); };
 
     // The engine's execution of the arm part of a decision, with the
     // expected arms computed from the model.
@@ -496,8 +490,8 @@ BOOST_AUTO_TEST_CASE(randomized_against_model) {
         const model_entry& e = m[fd];
         bool expect[2];
         for (int k = 0; k < 2; ++k)
-            expect[k] = e.gen != 0 && (e.wanted & (k == 0 ? CURL_POLL_IN : CURL_POLL_OUT)) &&
-                        !e.failed[k] && !model_armed(fd, k);
+            expect[k] = e.gen != 0 && (e.wanted & (k == 0 ? CURL_POLL_IN : CURL_POLL_OUT)) && !e.failed[k] &&
+                        !model_armed(fd, k);
         BOOST_REQUIRE(d.arm_read == expect[0]);
         BOOST_REQUIRE(d.arm_write == expect[1]);
         for (int k = 0; k < 2; ++k) {
@@ -529,8 +523,8 @@ BOOST_AUTO_TEST_CASE(randomized_against_model) {
         const int fd = pick(fds);
         const int op = pick(100);
         if (op < 40) {
-            static constexpr int whats[] = {CURL_POLL_NONE, CURL_POLL_IN, CURL_POLL_OUT,
-                                            CURL_POLL_INOUT, CURL_POLL_REMOVE};
+            static constexpr int whats[] = {CURL_POLL_NONE, CURL_POLL_IN, CURL_POLL_OUT, CURL_POLL_INOUT,
+                                            CURL_POLL_REMOVE};
             const int what = whats[pick(5)];
             socket_decision d = t.on_poll(fd, what);
             if (what == CURL_POLL_REMOVE) {
@@ -644,16 +638,15 @@ BOOST_AUTO_TEST_CASE(randomized_against_model) {
             const model_entry& e = m[f];
             if (e.gen)
                 expected_fds.push_back(f);
-            if (t.watched(f) != (e.gen != 0) || t.generation(f) != e.gen ||
-                t.wanted(f) != e.wanted || t.opened_by_us(f) != ours[f] || t.held(f) != held[f] ||
-                t.armed(f, rd) != model_armed(f, 0) || t.armed(f, wr) != model_armed(f, 1)) {
+            if (t.watched(f) != (e.gen != 0) || t.generation(f) != e.gen || t.wanted(f) != e.wanted ||
+                t.opened_by_us(f) != ours[f] || t.held(f) != held[f] || t.armed(f, rd) != model_armed(f, 0) ||
+                t.armed(f, wr) != model_armed(f, 1)) {
                 BOOST_TEST_INFO("step " << step << " fd " << f);
-                BOOST_TEST_INFO("table: watched " << t.watched(f) << " gen " << t.generation(f)
-                                << " wanted " << t.wanted(f) << " ours " << t.opened_by_us(f)
-                                << " armed " << t.armed(f, rd) << t.armed(f, wr));
-                BOOST_TEST_INFO("model: gen " << e.gen << " wanted " << e.wanted << " ours "
-                                << ours[f] << " armed " << model_armed(f, 0)
-                                << model_armed(f, 1));
+                BOOST_TEST_INFO("table: watched " << t.watched(f) << " gen " << t.generation(f) << " wanted "
+                                                  << t.wanted(f) << " ours " << t.opened_by_us(f) << " armed "
+                                                  << t.armed(f, rd) << t.armed(f, wr));
+                BOOST_TEST_INFO("model: gen " << e.gen << " wanted " << e.wanted << " ours " << ours[f]
+                                              << " armed " << model_armed(f, 0) << model_armed(f, 1));
                 BOOST_REQUIRE(false);
             }
         }
@@ -807,7 +800,7 @@ BOOST_AUTO_TEST_CASE(stale_probes) {
     BOOST_TEST((t.stale_probe(5, CURL_POLL_OUT) == probe::none));
     BOOST_TEST((t.stale_probe(5, CURL_POLL_REMOVE) == probe::connected));
     check_nothing(t.on_probe(5, probe::connected, true)); // connected: a kept-alive connection
-    auto gone = t.on_probe(5, probe::connected, false);    // closed behind our back (curl #11439)
+    auto gone = t.on_probe(5, probe::connected, false);   // closed behind our back (curl #11439)
     BOOST_TEST(gone.release);
     BOOST_TEST(!t.held(5));
     BOOST_TEST(!t.opened_by_us(5));

@@ -80,8 +80,7 @@ inline std::string_view trim_ows(std::string_view s) noexcept {
 inline bool is_hop_by_hop_name(std::string_view name) noexcept {
     return ascii_iequals(name, "connection") || ascii_iequals(name, "keep-alive") ||
            ascii_iequals(name, "te") || ascii_iequals(name, "transfer-encoding") ||
-           ascii_iequals(name, "upgrade") ||
-           (name.size() >= 6 && ascii_iequals(name.substr(0, 6), "proxy-"));
+           ascii_iequals(name, "upgrade") || (name.size() >= 6 && ascii_iequals(name.substr(0, 6), "proxy-"));
 }
 
 /// The field names the Connection fields list ("Connection: close, X-A").
@@ -317,9 +316,12 @@ inline http_version version_for(unsigned message_version, http_version option) n
     if (option != http_version::any)
         return option;
     switch (message_version) {
-    case 10: return http_version::http1_0;
-    case 11: return http_version::http1_1;
-    default: return http_version::any;
+    case 10:
+        return http_version::http1_0;
+    case 11:
+        return http_version::http1_1;
+    default:
+        return http_version::any;
     }
 }
 
@@ -403,12 +405,11 @@ inline bool body_decoded(const header_list& fields, bool decompress, int status,
 
 /// Writes a response head into a Beast header: status, reason, version and
 /// every field with repeats, in arrival order as far as Beast's fields keep
-/// it (they keep a name's repeats together, after the name's first field). With `decoded`, the Content-Length and
-/// Content-Encoding of the encoded body are left out: the body the message
-/// gets is the decoded one.
+/// it (they keep a name's repeats together, after the name's first field). With `decoded`, the Content-Length
+/// and Content-Encoding of the encoded body are left out: the body the message gets is the decoded one.
 template <typename Fields>
-void set_header(beast_http::response_header<Fields>& h, int status, std::string_view reason,
-                unsigned version, const header_list& fields, bool decoded) {
+void set_header(beast_http::response_header<Fields>& h, int status, std::string_view reason, unsigned version,
+                const header_list& fields, bool decoded) {
     static_cast<Fields&>(h).clear();
     h.result(static_cast<unsigned>(status));
     h.reason(reason);

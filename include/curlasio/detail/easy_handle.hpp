@@ -136,8 +136,8 @@ private:
     curl_slist* header_list_ = nullptr;
     // What outlives prepare(): memory per transfer in flight matters when
     // thousands are.
-    std::string request_body_;                   // CURLOPT_POSTFIELDS points into it
-    std::vector<request::curl_setter> options_;  // they may own what libcurl points to
+    std::string request_body_;                  // CURLOPT_POSTFIELDS points into it
+    std::vector<request::curl_setter> options_; // they may own what libcurl points to
     std::function<void(std::string_view)> on_body_;
     upload_source upload_;          // keeps the source alive while libcurl reads it
     body_source* source_ = nullptr; // upload_'s, until detached

@@ -36,8 +36,7 @@ class fetch_op final : public transfer {
 public:
     using handler_executor = boost::asio::associated_executor_t<Handler, engine::executor_type>;
     using allocator_type = typename std::allocator_traits<
-        boost::asio::associated_allocator_t<Handler, default_op_allocator>>::
-        template rebind_alloc<fetch_op>;
+        boost::asio::associated_allocator_t<Handler, default_op_allocator>>::template rebind_alloc<fetch_op>;
 
     static fetch_op* create(Handler&& handler, engine_impl& eng, const engine::executor_type& ex) {
         allocator_type alloc(boost::asio::get_associated_allocator(handler, default_op_allocator()));
@@ -57,12 +56,12 @@ public:
         auto work = std::move(work_);
         free_self();
         auto alloc = boost::asio::get_associated_allocator(handler, std::allocator<void>());
-        boost::asio::post(work.get_executor(),
-                          boost::asio::bind_allocator(
-                              alloc, [h = std::move(handler), ec, r = std::move(r)]() mutable {
-                                  boost::asio::get_associated_cancellation_slot(h).clear();
-                                  std::move(h)(ec, std::move(r));
-                              }));
+        boost::asio::post(
+            work.get_executor(),
+            boost::asio::bind_allocator(alloc, [h = std::move(handler), ec, r = std::move(r)]() mutable {
+                boost::asio::get_associated_cancellation_slot(h).clear();
+                std::move(h)(ec, std::move(r));
+            }));
     }
 
     void destroy() noexcept override { free_self(); }
@@ -72,8 +71,7 @@ public:
 
 private:
     fetch_op(Handler&& handler, engine_impl& eng, const engine::executor_type& ex)
-        : transfer(next_transfer_id(eng)),
-          handler_(std::move(handler)),
+        : transfer(next_transfer_id(eng)), handler_(std::move(handler)),
           work_(boost::asio::get_associated_executor(handler_, ex)) {}
 
     void free_self() noexcept {
@@ -97,9 +95,7 @@ void route_progress(request& req, const HandlerExecutor& to, const engine::execu
             return; // called in place, inside libcurl
     }
     auto f = std::make_shared<std::function<void(const transfer_progress&)>>(std::move(req.on_progress));
-    req.on_progress = [to, f](const transfer_progress& p) {
-        boost::asio::post(to, [f, p] { (*f)(p); });
-    };
+    req.on_progress = [to, f](const transfer_progress& p) { boost::asio::post(to, [f, p] { (*f)(p); }); };
 }
 
 /// Per-operation cancellation: posts to the engine, which decides by the
