@@ -163,6 +163,8 @@ private:
     void unpark_idle_connections();
     /// An idle connection became readable: make libcurl see it dead.
     void retire_idle(int fd);
+    /// An idle connection has bytes, an end or an error to read (a peek).
+    bool idle_has_input(int fd) const noexcept;
     /// A REMOVE says a connection went idle; the transfer that said it is
     /// kept, since a paused or rate-limited one REMOVEs its socket too and
     /// its connection is still in use while it runs.
@@ -199,6 +201,9 @@ private:
     std::uint64_t actions_ = 0;             // calls that let libcurl run transfers
     bool idle_parked_ = false;              // idle connections unwatched (no transfer)
     std::vector<std::uint64_t> idle_owner_; // by fd: the transfer whose REMOVE made it idle
+    // The connection cache's size (CURLMOPT_MAXCONNECTS) the engine keeps
+    // when engine_options leaves it to us; 0: fixed by the options.
+    std::size_t connection_cache_ = 0;
 
     // The stall watchdog: a timer that runs while transfers do (absent when
     // the interval is zero), its decisions, and the bytes it counts.

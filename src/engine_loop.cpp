@@ -2,6 +2,8 @@
 
 #include <boost/asio/error.hpp>
 
+#include <cerrno>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -58,9 +60,16 @@ void engine_impl::on_wait(int fd, wait_kind kind, std::uint64_t generation, cons
         return;
     if (w.idle_readable) {
         // Still in use by a paused transfer: libcurl watches it again on
-        // resume. Idle for real: never reuse it.
-        if (!idle_owner_running(fd))
+        // resume. Idle for real, with bytes or an end to read: never reuse
+        // it. Readiness with nothing to read is an edge left over from bytes
+        // libcurl read before it let go of the socket (the reactor reports
+        // edges): the connection is healthy, and watched again.
+        if (idle_owner_running(fd))
+            return;
+        if (idle_has_input(fd))
             retire_idle(fd);
+        else
+            execute(fd, table_.unpark_idle(fd));
         return;
     }
     if (!w.act)
@@ -88,6 +97,14 @@ std::uint64_t engine_impl::bytes_sent() const noexcept {
         sum += static_cast<std::uint64_t>(sent);
     }
     return sum;
+}
+
+bool engine_impl::idle_has_input(int fd) const noexcept {
+    if (!has_descriptor(fd))
+        return false;
+    char c;
+    const ssize_t n = ::recv(descriptors_[fd]->native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
 // libcurl 7.88 takes a readable idle connection for alive unless a peek

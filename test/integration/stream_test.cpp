@@ -15,6 +15,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/read.hpp>
@@ -28,6 +29,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 namespace asio = boost::asio;
 using namespace curlasio;
@@ -110,6 +113,74 @@ BOOST_AUTO_TEST_CASE(open_gives_the_head_then_reads_give_every_byte_then_eof) {
         BOOST_TEST(s.result().status == 200);
         BOOST_TEST(s.result().bytes_received == 1048576u);
     });
+}
+
+BOOST_AUTO_TEST_CASE(progress_of_a_stream_runs_on_the_open_handlers_executor) {
+    // As for async_fetch: an open handler of another io_context gets the
+    // progress calls there, at most once per interval, the last the total.
+    asio::io_context other;
+    download_stream s(eng);
+    int calls = 0, off_executor = 0;
+    std::uint64_t last = 0;
+    request req(server.url("/slow-body/6/50"));
+    req.options.progress_interval = 120ms;
+    req.on_progress = [&](const transfer_progress& p) {
+        ++calls;
+        off_executor += other.get_executor().running_in_this_thread() ? 0 : 1;
+        last = p.downloaded;
+    };
+    auto pump = [&] {
+        io.restart();
+        io.run_for(5ms);
+        other.restart();
+        other.poll();
+    };
+    bool opened = false, read_done = false;
+    error_code oec, rec;
+    s.async_open(std::move(req), asio::bind_executor(other, [&](error_code ec, response) {
+                     oec = ec;
+                     opened = true;
+                 }));
+    for (int i = 0; i < 2000 && !opened; ++i)
+        pump();
+    BOOST_TEST_REQUIRE(opened);
+    BOOST_TEST_REQUIRE(!oec);
+    std::string body;
+    asio::async_read(s, asio::dynamic_buffer(body), [&](error_code ec, std::size_t) {
+        rec = ec;
+        read_done = true;
+    });
+    for (int i = 0; i < 2000 && !read_done; ++i)
+        pump();
+    for (int i = 0; i < 20 && last < 6 * kib; ++i)
+        pump(); // the final counts, posted to `other`
+    BOOST_TEST(rec == asio::error::eof);
+    BOOST_TEST(body == std::string(6 * kib, 'x'));
+    BOOST_TEST(calls >= 1);
+    BOOST_TEST(calls < 6);
+    BOOST_TEST(off_executor == 0);
+    BOOST_TEST(last == 6 * kib);
+}
+
+BOOST_AUTO_TEST_CASE(streamed_downloads_leave_their_connection_reusable) {
+    // A stream pauses and resumes its transfer, so libcurl lets go of the
+    // socket and takes it back many times, the last time with the body's
+    // last bytes read: the readiness left over from those must not be taken
+    // for stray bytes on an idle connection (which would close it).
+    run_coroutine(io, [&]() -> asio::awaitable<void> {
+        for (int i = 0; i < 8; ++i) {
+            download_stream s(eng);
+            auto [ec, head] = co_await s.async_open(request(server.url("/bytes/4194304")), nothrow);
+            BOOST_TEST_REQUIRE(!ec);
+            auto t = co_await read_all(s, no_pause);
+            BOOST_TEST(t.end == asio::error::eof);
+            BOOST_TEST(t.bytes == 4194304u);
+            auto [fec, r] = co_await async_fetch(eng, request(server.url("/hello")), nothrow);
+            BOOST_TEST(!fec, r.error_message);
+        }
+    });
+    BOOST_TEST(server.connections_accepted() == 1u);
+    BOOST_TEST(eng.stats().stray_data_connections == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(async_read_until_works_over_the_stream) {
@@ -473,6 +544,63 @@ BOOST_AUTO_TEST_CASE(a_slow_http2_reader_gets_every_byte_and_a_cancelled_stream_
         BOOST_TEST(d.end == asio::error::operation_aborted);
         BOOST_TEST_MESSAGE("HTTP/2 slow reader: " << slow.pauses() << " pauses");
     });
+}
+
+BOOST_AUTO_TEST_CASE(a_slow_http2_reader_of_a_large_body_keeps_memory_flat) {
+    // A paused HTTP/2 stream: libcurl 7.88 closes its flow-control window
+    // (its stream window is 32 MiB otherwise), so what it keeps for a
+    // reader that stops is bounded by what was in flight, not by the body.
+    // The body: a sparse file of zeros served by nghttpd.
+    const std::uint64_t size = sanitized ? 64 * mib : 512 * mib;
+    { std::ofstream(certs.dir + "/zeros"); }
+    BOOST_TEST_REQUIRE(::truncate((certs.dir + "/zeros").c_str(), static_cast<off_t>(size)) == 0);
+    std::uint64_t zeros_hash = fnv1a_offset;
+    {
+        const std::string block(mib, '\0');
+        for (std::uint64_t at = 0; at < size; at += mib)
+            zeros_hash = fnv1a(zeros_hash, block);
+    }
+    peer_process server = nghttpd();
+    CURLASIO_REQUIRE_PEER(server, "nghttp2-server");
+    rss_peak rss;
+    run_coroutine(
+        io,
+        [&]() -> asio::awaitable<void> {
+            download_stream s(eng);
+            auto [ec, head] = co_await s.async_open(h2(server, "/zeros"), nothrow);
+            BOOST_TEST_REQUIRE(!ec);
+            BOOST_TEST(head.version == 20u);
+            std::uint64_t reads = 0;
+            bool stopped = false;
+            auto t = co_await read_all(s, [&](const read_totals& sofar) -> asio::awaitable<void> {
+                auto pause = 0ms;
+                if (++reads % 16 == 0)
+                    pause = 2ms;
+                if (!stopped && sofar.bytes > size / 2) {
+                    stopped = true; // a reader that stops for two seconds
+                    pause = 2000ms;
+                }
+                if (pause > 0ms) {
+                    rss.sample();
+                    asio::steady_timer timer(io, pause);
+                    co_await timer.async_wait(asio::use_awaitable);
+                    rss.sample();
+                }
+            });
+            BOOST_TEST(t.end == asio::error::eof);
+            BOOST_TEST(t.bytes == size);
+            BOOST_TEST(t.hash == zeros_hash);
+            BOOST_TEST(s.pauses() > 0u);
+            BOOST_TEST_MESSAGE("HTTP/2 slow reader of " << size / mib << " MiB: RSS grew by "
+                                                        << rss.growth_mib() << " MiB, " << s.pauses()
+                                                        << " pauses");
+        },
+        300s);
+    ::unlink((certs.dir + "/zeros").c_str());
+    if (sanitized)
+        BOOST_TEST_MESSAGE("RSS bound not asserted under a sanitizer (quarantine and shadow memory)");
+    else
+        BOOST_TEST(rss.growth_mib() < 48.0); // the body would be 512
 }
 
 BOOST_AUTO_TEST_SUITE_END()

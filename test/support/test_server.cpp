@@ -384,7 +384,9 @@ private:
         while (keep_alive && !closed_) {
             http::request_parser<http::string_body> parser;
             parser.header_limit(1024 * 1024);
-            parser.body_limit(std::uint64_t{1} << 32);
+            // No bound while reading the head: /sink takes any Content-Length
+            // (Beast checks it against the limit with the head).
+            parser.body_limit(boost::none);
             auto [ec, n] = co_await http::async_read_header(*stream_, buffer_, parser, nothrow);
             if (ec)
                 co_return; // peer closed, or garbage: either way, done
@@ -402,6 +404,7 @@ private:
                 continue;
             }
             if (!parser.is_done()) {
+                parser.body_limit(std::uint64_t{1} << 32); // the other routes hold the body
                 auto [rec, rn] = co_await http::async_read(*stream_, buffer_, parser, nothrow);
                 if (rec)
                     co_return;
