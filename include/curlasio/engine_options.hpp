@@ -17,7 +17,11 @@ struct engine_options {
     /// Open connections at most to one host; 0: unlimited
     /// (CURLMOPT_MAX_HOST_CONNECTIONS).
     long max_host_connections = 0;
-    /// Idle connections kept for reuse; 0: libcurl's default (CURLMOPT_MAXCONNECTS).
+    /// Idle connections kept for reuse (CURLMOPT_MAXCONNECTS); 0: four per
+    /// transfer at the engine's busiest moment so far (libcurl's own default
+    /// is four per transfer running at the moment a connection goes idle,
+    /// which a batch of completions shrinks, closing connections the next
+    /// transfers would have reused).
     long max_idle_connections = 0;
     /// Multiplex HTTP/2 streams over one connection (CURLMOPT_PIPELINING).
     bool multiplex = true;

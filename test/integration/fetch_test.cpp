@@ -8,6 +8,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -273,6 +274,29 @@ BOOST_AUTO_TEST_CASE(connections_are_reused) {
     for (int i = 0; i < 5; ++i)
         BOOST_TEST(!fetch_sync(io, eng, request(server.url("/hello"))).ec);
     BOOST_TEST(server.connections_accepted() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_steady_load_of_64_in_flight_opens_64_connections) {
+    // Each completion starts the next fetch; completions drained in one
+    // batch must not shrink libcurl's connection cache under the 64 that
+    // the next fetches reuse (libcurl's own default does: 4 per handle in
+    // the multi at that moment).
+    constexpr int in_flight = 64, total = 64 * 40;
+    int started = 0, done = 0, failed = 0;
+    std::function<void()> start_one = [&] {
+        ++started;
+        async_fetch(eng, request(server.url("/hello")), [&](error_code ec, response) {
+            ++done;
+            failed += ec ? 1 : 0;
+            if (started < total)
+                start_one();
+        });
+    };
+    for (int i = 0; i < in_flight; ++i)
+        start_one();
+    BOOST_TEST_REQUIRE(curlasio::test::run_until(io, [&] { return done == total; }));
+    BOOST_TEST(failed == 0);
+    BOOST_TEST(server.connections_accepted() == std::size_t(in_flight));
 }
 
 // The engine reuses easy handles: nothing of one request may reach the next.
