@@ -12,6 +12,7 @@
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/append.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/buffer.hpp>
@@ -108,9 +109,18 @@ public:
     using executor_type = Executor;
     function_stream(Executor ex, Function f) : ex_(std::move(ex)), f_(std::move(f)) {}
     executor_type get_executor() const noexcept { return ex_; }
+    // `done` may be called on any thread, or before f returns: the handler
+    // is posted (through ex_) to its associated executor, the engine's:
+    // never run on the caller's thread nor inside f. Its cancellation slot is kept, so
+    // f can see the source being detached (done.get_cancellation_slot()).
     template <typename Handler>
     void async_read_some(const boost::asio::mutable_buffer& b, Handler&& h) {
-        f_(b, boost::asio::any_completion_handler<void(error_code, std::size_t)>(std::forward<Handler>(h)));
+        auto slot = boost::asio::get_associated_cancellation_slot(h);
+        f_(b, boost::asio::any_completion_handler<void(error_code, std::size_t)>(
+                  boost::asio::bind_cancellation_slot(
+                      slot, [ex = ex_, h = std::forward<Handler>(h)](error_code ec, std::size_t n) mutable {
+                          boost::asio::post(ex, boost::asio::append(std::move(h), ec, n));
+                      })));
     }
 
 private:
@@ -159,7 +169,10 @@ public:
     /// std::size_t)> done)` once per read (never twice at once): call `done`
     /// with the bytes written (and no error), with asio::error::eof at the
     /// end, or with the error that fails the fetch. `done` may be called
-    /// later from anywhere; the source posts back to the engine.
+    /// from any thread, at once or later; the source posts back to the
+    /// engine's executor. When the transfer ends first, `done`'s
+    /// cancellation slot is emitted (terminal): f may stop early, and must
+    /// still call `done` (its result is then ignored).
     template <typename Executor, typename Function>
     static upload_source from_function(Executor ex, Function f,
                                        std::optional<std::uint64_t> size = std::nullopt,

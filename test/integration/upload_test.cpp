@@ -172,6 +172,31 @@ BOOST_AUTO_TEST_CASE(a_source_that_fails_mid_body_fails_the_fetch_with_its_error
     expect_fetch_works();
 }
 
+BOOST_AUTO_TEST_CASE(a_function_source_may_complete_before_it_returns) {
+    // `done` called inside f: the source still sees the bytes after f
+    // returned (the completion is posted), and libcurl is resumed.
+    constexpr std::size_t size = 3 * mib + 5;
+    const std::string data = pattern(size);
+    std::size_t at = 0;
+    int calls = 0;
+    auto source = upload_source::from_function(
+        io.get_executor(),
+        [&](asio::mutable_buffer into, asio::any_completion_handler<void(error_code, std::size_t)> done) {
+            ++calls;
+            const std::size_t n = std::min(into.size(), size - at);
+            std::memcpy(into.data(), data.data() + at, n);
+            at += n;
+            std::move(done)(n ? error_code() : asio::error::eof, n);
+        },
+        size);
+    request req = put_to_sink(server, source);
+    req.options.timeout = 60s; // a lost resume fails here instead of hanging
+    const outcome out = fetch_sync(io, eng, std::move(req));
+    BOOST_TEST(!out.ec, out.res.error_message);
+    BOOST_TEST(out.res.body == sink_answer(size, "length"));
+    BOOST_TEST(calls >= 48);
+}
+
 BOOST_AUTO_TEST_CASE(cancelling_mid_upload_ends_the_fetch_and_the_read) {
     expect_fetch_works(); // the engine's own descriptors exist before the baseline
     const std::size_t fds = open_fd_count();
