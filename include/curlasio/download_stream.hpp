@@ -8,6 +8,7 @@
 // (CURL_WRITEFUNC_PAUSE): what the stream holds is bounded, whatever the
 // size of the body.
 
+#include <curlasio/detail/progress_route.hpp>
 #include <curlasio/engine.hpp>
 #include <curlasio/error.hpp>
 #include <curlasio/request.hpp>
@@ -15,6 +16,7 @@
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/cancellation_type.hpp>
@@ -97,7 +99,9 @@ public:
     /// response::error_message.
     ///
     /// Executor: the handler runs on its associated executor (by default the
-    /// stream's, which is the engine's), through asio::post.
+    /// stream's, which is the engine's), through asio::post. So do
+    /// request::on_progress's calls, for the whole transfer, when that
+    /// executor is not the engine's (as for async_fetch).
     ///
     /// @par Per-Operation Cancellation
     /// As async_fetch: terminal and partial abort the transfer at any stage;
@@ -119,6 +123,8 @@ public:
                 if (!state_)
                     return detail::fail_stream_op(executor_, detail::open_handler(std::move(handler)),
                                                   errc::stream_not_open);
+                detail::route_progress(req, boost::asio::get_associated_executor(handler, executor_),
+                                       executor_);
                 // The erased handler puts a cancellation state of its own in
                 // the slot: ours goes into that one's.
                 detail::open_handler h(std::move(handler));

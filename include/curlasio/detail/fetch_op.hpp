@@ -5,6 +5,7 @@
 // handler, and the per-operation cancellation handler.
 
 #include <curlasio/detail/engine_access.hpp>
+#include <curlasio/detail/progress_route.hpp>
 #include <curlasio/detail/transfer.hpp>
 #include <curlasio/error.hpp>
 #include <curlasio/response.hpp>
@@ -83,20 +84,6 @@ private:
     Handler handler_;
     boost::asio::executor_work_guard<handler_executor> work_;
 };
-
-/// A handler with an executor of its own gets the progress calls there,
-/// posted (in order, and before its completion on that executor).
-template <typename HandlerExecutor>
-void route_progress(request& req, const HandlerExecutor& to, const engine::executor_type& engine_ex) {
-    if (!req.on_progress)
-        return;
-    if constexpr (std::is_same_v<HandlerExecutor, engine::executor_type>) {
-        if (to == engine_ex)
-            return; // called in place, inside libcurl
-    }
-    auto f = std::make_shared<std::function<void(const transfer_progress&)>>(std::move(req.on_progress));
-    req.on_progress = [to, f](const transfer_progress& p) { boost::asio::post(to, [f, p] { (*f)(p); }); };
-}
 
 /// Per-operation cancellation: posts to the engine, which decides by the
 /// type and the transfer's stage (see async_fetch). Runs wherever the signal
