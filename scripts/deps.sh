@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(g++ cmake make pkg-config libboost1.81-dev libboost-test1.81-dev
           libboost-context1.81-dev libboost-coroutine1.81-dev libboost-url1.81-dev
-          libcurl4-openssl-dev libssl-dev zlib1g-dev)
+          libboost-json1.81-dev libcurl4-openssl-dev libssl-dev zlib1g-dev)
 case "${1:-}" in
     test) packages+=(curl wrk nghttp2-server tinyproxy squid microsocks python3-httpbin gunicorn python3-h2) ;;
     fuzz) packages+=(clang-14 libclang-rt-14-dev) ;;

@@ -3,12 +3,14 @@
 #include <curlasio/detail/malformed.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <limits>
 #include <new>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 namespace curlasio::detail {
 namespace {
@@ -177,6 +179,7 @@ std::chrono::microseconds info_time(CURL* h, CURLINFO what) noexcept {
 } // namespace
 
 easy_handle::~easy_handle() {
+    free_mime();
     if (handle_)
         curl_easy_cleanup(handle_);
     curl_slist_free_all(header_list_);
@@ -191,7 +194,8 @@ error_code easy_handle::prepare(CURL* fresh, request&& req, body_sink* sink) {
         return errc::invalid_request;
     }
     const std::string& m = req.method;
-    const bool carries_body = !req.body.empty() || req.upload || m == "POST" || m == "PUT" || m == "PATCH";
+    const bool carries_body = !req.body.empty() || req.upload || !req.multipart.empty() || m == "POST" ||
+                              m == "PUT" || m == "PATCH";
     if (request_head_bound(req, carries_body) > libcurl_max_request)
         return errc::request_too_large;
     request_body_ = std::move(req.body);
@@ -232,6 +236,14 @@ error_code easy_handle::prepare(CURL* fresh, request&& req, body_sink* sink) {
         set(CURLOPT_SEEKFUNCTION, &easy_handle::on_seek);
         set(CURLOPT_SEEKDATA, this);
         if (m != "PUT")
+            set(CURLOPT_CUSTOMREQUEST, m.c_str());
+    } else if (!req.multipart.empty()) {
+        // libcurl streams the parts (a file part from its file) and writes
+        // Content-Type: multipart/form-data with its boundary.
+        if (CURLcode c = build_mime(req.multipart); c != CURLE_OK)
+            return make_error_code(c);
+        set(CURLOPT_MIMEPOST, mime_);
+        if (m != "POST")
             set(CURLOPT_CUSTOMREQUEST, m.c_str());
     } else if (m == "HEAD") {
         set(CURLOPT_NOBODY, 1L);
@@ -430,7 +442,59 @@ CURLcode easy_handle::on_ssl_ctx(CURL*, void* ssl_ctx, void* p) noexcept {
     return CURLE_OK;
 }
 
+CURLcode easy_handle::build_mime(const std::vector<mime_part>& parts) {
+    mime_ = curl_mime_init(handle_);
+    if (!mime_)
+        return CURLE_OUT_OF_MEMORY;
+    for (const mime_part& p : parts) {
+        curl_mimepart* part = curl_mime_addpart(mime_);
+        if (!part)
+            return CURLE_OUT_OF_MEMORY;
+        CURLcode rc = CURLE_OK;
+        auto step = [&](auto&& f) {
+            if (rc == CURLE_OK)
+                rc = f();
+        };
+        if (!p.name.empty())
+            step([&] { return curl_mime_name(part, p.name.c_str()); });
+        if (!p.file_path.empty()) {
+            // Checks the file can be read now (stat, access): CURLE_READ_ERROR.
+            step([&] { return curl_mime_filedata(part, p.file_path.c_str()); });
+            if (rc == CURLE_READ_ERROR) {
+                const int e = errno;
+                refusal_detail_ = "multipart part \"" + p.name + "\": cannot read the file \"" + p.file_path +
+                                  "\" (" + std::generic_category().message(e) + ")";
+                return rc;
+            }
+        } else {
+            step([&] { return curl_mime_data(part, p.data.data(), p.data.size()); });
+        }
+        if (!p.filename.empty())
+            step([&] { return curl_mime_filename(part, p.filename.c_str()); });
+        if (!p.content_type.empty())
+            step([&] { return curl_mime_type(part, p.content_type.c_str()); });
+        if (rc == CURLE_OK && !p.headers.empty()) {
+            curl_slist* list = nullptr;
+            for (const auto& [name, value] : p.headers) {
+                const std::string line = name + ": " + value;
+                curl_slist* next = curl_slist_append(list, line.c_str());
+                if (!next) {
+                    curl_slist_free_all(list);
+                    return CURLE_OUT_OF_MEMORY;
+                }
+                list = next;
+            }
+            step([&] { return curl_mime_headers(part, list, 1); }); // the part owns the list
+        }
+        if (rc != CURLE_OK)
+            return rc;
+    }
+    return CURLE_OK;
+}
+
 std::string easy_handle::refusal_message(error_code ec) const {
+    if (!refusal_detail_.empty())
+        return refusal_detail_;
     if (refused_because_.empty())
         return ec.message();
     return "invalid request: " + std::string(refused_because_);

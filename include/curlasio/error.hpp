@@ -22,7 +22,9 @@ using boost::system::error_code;
 enum class errc {
     /// A header name or value, the user agent, the method or the URL holds CR,
     /// LF or NUL, the method is empty, holds a space or is otherwise not an
-    /// RFC 9110 token, or a header name is empty or holds ':'; refused before
+    /// RFC 9110 token, a header name is empty or holds ':', request::add_query
+    /// met a URL that does not parse, or a multipart part's name, filename,
+    /// type or header holds CR, LF or NUL; refused before
     /// anything is sent. The error_code's
     /// message() says which (as request::why_malformed() does); it compares
     /// equal to errc::invalid_request whatever the reason.

@@ -5,6 +5,7 @@
 // movable, independent of any engine; async_fetch copies what it needs.
 
 #include <curlasio/method.hpp>
+#include <curlasio/multipart.hpp>
 #include <curlasio/request_options.hpp>
 #include <curlasio/upload_source.hpp>
 
@@ -79,6 +80,16 @@ public:
     /// cannot rewind a streamed body: a redirect or authentication round
     /// that must send it again fails with CURLE_SEND_FAIL_REWIND.
     upload_source upload;
+    /// When non-empty, the body is multipart/form-data made of these parts
+    /// by libcurl's MIME API (request::body is then ignored; request::upload
+    /// takes precedence over both), with Content-Type: multipart/form-data
+    /// and a boundary of libcurl's; a file part is streamed from its file.
+    /// The method is sent as it is (add_part makes a GET a POST). A part's
+    /// name, filename, file path, content type or header holding CR, LF or
+    /// NUL (or a header name that is empty or holds ':') makes the request
+    /// malformed. The parts are built on the easy handle when the transfer
+    /// starts and freed when it ends (a reused handle never keeps them).
+    std::vector<mime_part> multipart;
 
     // ---- how it is made -------------------------------------------------------
     /// Timeouts, redirects, TLS, limits, connection reuse, proxy, and the
@@ -108,6 +119,30 @@ public:
         headers.emplace_back(std::move(name), std::move(value));
         return *this;
     }
+    /// Sets a header: replaces the first one of that name (compared without
+    /// case), drops any later ones, or adds it.
+    request& set_header(std::string name, std::string value);
+
+    // ---- building the URL and the body ----------------------------------------
+    // Encoded by Boost.URL (linked privately by the library): RFC 3986
+    // unreserved characters (letters, digits, - . _ ~) are kept, every other
+    // byte is percent-encoded, UTF-8 byte by byte; so '&', '=', '+', '#', '%'
+    // in a name or value arrive as themselves.
+
+    /// Appends name=value to the URL's query (spaces as %20, '+' as %2B),
+    /// after what the URL already has; repeats allowed; a fragment stays
+    /// last (and is not sent). If the URL does not parse as an RFC 3986 URI
+    /// reference, it is left as it is and the request is malformed: the
+    /// fetch is refused with errc::invalid_request, its message saying so
+    /// (see why_malformed), before anything is sent.
+    request& add_query(std::string_view name, std::string_view value);
+    /// The body as application/x-www-form-urlencoded from these fields, in
+    /// order (spaces as '+', as browsers send forms; '+' as %2B), and the
+    /// Content-Type header set to it. A GET becomes a POST; another method
+    /// is kept (PUT, PATCH).
+    request& set_form(const std::vector<std::pair<std::string, std::string>>& fields);
+    /// Appends a part to request::multipart. A GET becomes a POST.
+    request& add_part(mime_part part);
 
     /// Sets any libcurl option on the handle: integral values are passed as
     /// long (or curl_off_t for *_LARGE options when given a curl_off_t); strings
@@ -153,6 +188,12 @@ public:
     /// (is_token); an empty header name or one holding ':'. The
     /// error's message() and response::error_message say the same.
     std::string_view why_malformed() const noexcept;
+
+    /// add_query met a URL it could not parse (the request is malformed).
+    bool query_failed() const noexcept { return query_failed_; }
+
+private:
+    bool query_failed_ = false;
 };
 
 } // namespace curlasio

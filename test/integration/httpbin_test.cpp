@@ -7,7 +7,9 @@
 #include <toolkit/toolkit.hpp>
 #include "peer_process.hpp"
 
-#include <boost/json/src.hpp> // Boost.JSON header-only: this is its one TU
+#include <curlasio/json.hpp> // target curlasio::json, which links Boost.JSON
+
+#include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <curl/curl.h>
@@ -469,6 +471,98 @@ BOOST_AUTO_TEST_CASE(methods_and_bodies_arrive_as_sent) {
     auto refused = fetch(purge);
     REQUIRE_OK(refused);
     BOOST_TEST(refused.res.status == 405);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// The request builders (issue 12) against a real application server:
+// Werkzeug decodes the query, the form and the multipart body, and answers
+// JSON, which parse_json reads.
+BOOST_FIXTURE_TEST_SUITE(httpbin_builders, fixture)
+
+namespace {
+// The answer as a JSON object through curlasio::json (its Content-Type is
+// application/json).
+json::object answer(const outcome& out) {
+    std::string why;
+    auto v = parse_json(out.res, &why);
+    BOOST_TEST_REQUIRE(v.has_value(), why);
+    BOOST_TEST_REQUIRE(v->is_object());
+    return std::move(v->as_object());
+}
+} // namespace
+
+BOOST_AUTO_TEST_CASE(query_parameters_are_decoded_as_sent) {
+    REQUIRE_HTTPBIN();
+    request req = get("/get?keep=1");
+    req.add_query("q", "a b&c=d+e%").add_query("q", "\xC3\xA9").add_query("empty", "");
+    auto out = fetch(req);
+    REQUIRE_OK(out);
+    const json::object args = answer(out).at("args").as_object();
+    BOOST_TEST(args.at("keep") == json::value("1"));
+    BOOST_TEST(args.at("q") == json::parse(R"(["a b&c=d+e%", "\u00e9"])"));
+    BOOST_TEST(args.at("empty") == json::value(""));
+}
+
+BOOST_AUTO_TEST_CASE(a_form_is_decoded_as_sent) {
+    REQUIRE_HTTPBIN();
+    request req = get("/post");
+    req.set_form({{"name", "J\xC3\xBCrgen Smith"}, {"expr", "1+1=2&3"}, {"tag", "a"}, {"tag", "b"}});
+    auto out = fetch(req);
+    REQUIRE_OK(out);
+    BOOST_TEST(out.res.status == 200);
+    const json::object body = answer(out);
+    const json::object form = body.at("form").as_object();
+    BOOST_TEST(form.at("name") == json::value("J\u00fcrgen Smith"));
+    BOOST_TEST(form.at("expr") == json::value("1+1=2&3"));
+    BOOST_TEST(form.at("tag") == json::parse(R"(["a", "b"])"));
+    BOOST_TEST(body.at("headers").at("Content-Type") == json::value("application/x-www-form-urlencoded"));
+}
+
+BOOST_AUTO_TEST_CASE(multipart_fields_and_files_are_decoded) {
+    REQUIRE_HTTPBIN();
+    char name[] = "/tmp/curlasio-httpbin-XXXXXX";
+    const int fd = ::mkstemp(name);
+    BOOST_TEST_REQUIRE(fd >= 0);
+    const std::string text(200000, 'z');
+    BOOST_TEST_REQUIRE(::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+    ::close(fd);
+    request req = get("/post");
+    req.add_part(mime_part::text("title", "a b&c"))
+        .add_part(mime_part::text("title", "\xC3\xA9"))
+        .add_part(mime_part::file("upload", name, "text/plain"));
+    auto out = fetch(req);
+    ::unlink(name);
+    REQUIRE_OK(out);
+    BOOST_TEST(out.res.status == 200);
+    const json::object body = answer(out);
+    BOOST_TEST(body.at("form").at("title") == json::parse(R"(["a b&c", "\u00e9"])"));
+    BOOST_TEST(body.at("files").at("upload") == json::value(text));
+    BOOST_TEST(std::string(body.at("headers").at("Content-Type").as_string())
+                   .starts_with("multipart/form-data; boundary="));
+}
+
+BOOST_AUTO_TEST_CASE(a_json_body_is_read_back_as_json) {
+    REQUIRE_HTTPBIN();
+    request req = get("/post");
+    const json::value sent = {{"name", "\xC3\xA9 \"q\""}, {"n", 1}, {"list", {true, nullptr}}};
+    set_json(req, sent);
+    auto out = fetch(req);
+    REQUIRE_OK(out);
+    const json::object body = answer(out);
+    BOOST_TEST(body.at("json") == sent);
+    BOOST_TEST(body.at("headers").at("Content-Type") == json::value("application/json"));
+}
+
+BOOST_AUTO_TEST_CASE(an_html_answer_is_not_taken_for_json) {
+    REQUIRE_HTTPBIN();
+    auto out = fetch(get("/html"));
+    REQUIRE_OK(out);
+    std::string why;
+    auto v = parse_json(out.res, &why);
+    BOOST_REQUIRE(v.has_error());
+    BOOST_TEST(v.error() == make_error_code(curlasio::json_errc::not_json_content_type));
+    BOOST_TEST(why.find("text/html") != std::string::npos, why);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

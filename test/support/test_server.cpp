@@ -136,6 +136,84 @@ std::optional<std::string> query_param(std::string_view query, std::string_view 
     return std::nullopt;
 }
 
+// The /multipart route's report of a multipart/form-data body: one line per
+// part, "name=<n> filename=<f> type=<t> size=<bytes> fnv=<fnv1a-64 hex>
+// headers=<other fields, "Name: value" joined by '|'>", or nullopt when
+// the body is not well formed (no boundary, a part without its head, no
+// closing delimiter). Disposition parameters are read as quoted strings
+// with no escapes (libcurl's %22 for '"').
+std::optional<std::string> describe_multipart(std::string_view content_type, std::string_view body) {
+    const auto b = content_type.find("boundary=");
+    if (b == std::string_view::npos)
+        return std::nullopt;
+    std::string_view boundary = content_type.substr(b + 9);
+    boundary = boundary.substr(0, boundary.find(';'));
+    if (boundary.size() >= 2 && boundary.front() == '"' && boundary.back() == '"')
+        boundary = boundary.substr(1, boundary.size() - 2);
+    const std::string delim = "--" + std::string(boundary);
+    const std::string next_delim = "\r\n" + delim;
+    auto param = [](std::string_view disposition, std::string_view key) {
+        const std::string k = "; " + std::string(key) + "=\"";
+        const auto at = disposition.find(k);
+        if (at == std::string_view::npos)
+            return std::string_view{};
+        const auto from = at + k.size();
+        return disposition.substr(from, disposition.find('"', from) - from);
+    };
+    std::size_t pos = body.find(delim);
+    if (pos != 0)
+        return std::nullopt;
+    std::string out;
+    for (;;) {
+        pos += delim.size();
+        if (body.substr(pos, 2) == "--")
+            return out;
+        if (body.substr(pos, 2) != "\r\n")
+            return std::nullopt;
+        pos += 2;
+        const auto head_end = body.find("\r\n\r\n", pos);
+        if (head_end == std::string_view::npos)
+            return std::nullopt;
+        std::string_view head = body.substr(pos, head_end + 2 - pos);
+        const auto content_start = head_end + 4;
+        const auto end = body.find(next_delim, content_start);
+        if (end == std::string_view::npos)
+            return std::nullopt;
+        const std::string_view content = body.substr(content_start, end - content_start);
+        std::string_view name, filename, type;
+        std::string others;
+        while (!head.empty()) {
+            const auto eol = head.find("\r\n");
+            const std::string_view line = head.substr(0, eol);
+            head.remove_prefix(eol + 2);
+            const auto colon = line.find(':');
+            if (colon == std::string_view::npos)
+                return std::nullopt;
+            const std::string_view field = line.substr(0, colon);
+            std::string_view value = line.substr(colon + 1);
+            while (!value.empty() && value.front() == ' ')
+                value.remove_prefix(1);
+            if (beast::iequals(field, "Content-Disposition")) {
+                name = param(value, "name");
+                filename = param(value, "filename");
+            } else if (beast::iequals(field, "Content-Type")) {
+                type = value;
+            } else {
+                if (!others.empty())
+                    others += '|';
+                others.append(line);
+            }
+        }
+        char hex[17];
+        std::snprintf(hex, sizeof hex, "%016llx",
+                      static_cast<unsigned long long>(fnv1a(fnv1a_offset, content)));
+        out += "name=" + std::string(name) + " filename=" + std::string(filename) +
+               " type=" + std::string(type) + " size=" + std::to_string(content.size()) + " fnv=" + hex +
+               " headers=" + others + "\n";
+        pos = end + 2;
+    }
+}
+
 // Splits "/a/b/c" into {"a", "b", "c"}.
 std::vector<std::string_view> segments(std::string_view path) {
     std::vector<std::string_view> out;
@@ -548,6 +626,7 @@ private:
             auto res = make_response(req, http::status::ok, {}, {});
             res.set("X-Method", req.method_string());
             res.set("X-Body-Size", std::to_string(req.body().size()));
+            res.set("X-Target", req.target());
             for (const auto& f : req) {
                 std::string name = "X-Echo-";
                 name += f.name_string();
@@ -555,6 +634,17 @@ private:
             }
             res.set(http::field::content_type, "application/octet-stream");
             res.body() = std::move(req.body());
+            co_return co_await send(req, res);
+        }
+
+        if (path == "/multipart") {
+            const auto report = describe_multipart(req[http::field::content_type], req.body());
+            if (!report) {
+                auto res = bad_request();
+                co_return co_await send(req, res);
+            }
+            auto res = make_response(req, http::status::ok, *report);
+            res.set("X-Method", req.method_string());
             co_return co_await send(req, res);
         }
 

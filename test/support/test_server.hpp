@@ -26,8 +26,13 @@ struct server_options {
 // Routes (unknown path -> 404 "not found"; every response has
 // `Server: curlasio-test`; HEAD gets the headers only):
 //   /hello                   200 text/plain "hello world"
-//   /echo                    200, body = request body; X-Method, X-Body-Size and
+//   /echo                    200, body = request body; X-Method, X-Body-Size,
+//                            X-Target (the request target as sent, query included) and
 //                            X-Echo-<Name> per request header (repeats kept, in order)
+//   /multipart               parses a multipart/form-data body: 200, one line per part,
+//                            "name=<n> filename=<f> type=<t> size=<bytes> fnv=<fnv1a-64
+//                            hex> headers=<other fields joined by '|'>", X-Method;
+//                            400 "bad request" when the body is not well formed
 //   /status/<code>           that status, body "status <code>" (empty for 1xx/204/304)
 //   /redirect/<n>            302 to /redirect/<n-1>; n == 0: 200 "redirected"
 //   /redirect-loop           302 to itself

@@ -53,6 +53,7 @@ public:
     /// turns on).
     CURL* release(bool& reusable) noexcept {
         reusable = options_.empty();
+        free_mime(); // curl_mime_free unbinds it from the handle's CURLOPT_MIMEPOST
         return std::exchange(handle_, nullptr);
     }
 
@@ -94,6 +95,13 @@ private:
                            curl_off_t ulnow) noexcept;
     static CURLcode on_ssl_ctx(CURL*, void* ssl_ctx, void* self) noexcept;
 
+    // request::multipart as a curl_mime on the handle (mime_), for prepare().
+    CURLcode build_mime(const std::vector<mime_part>& parts);
+    void free_mime() noexcept {
+        curl_mime_free(mime_);
+        mime_ = nullptr;
+    }
+
     // TLS, proxy and authentication options, for prepare(). Takes the hook.
     CURLcode set_trust_options(request_options& o);
 
@@ -133,7 +141,9 @@ private:
 
     CURL* handle_ = nullptr;
     std::string_view refused_because_; // static text: why prepare() refused
+    std::string refusal_detail_;       // or this, when it names a part or a file
     curl_slist* header_list_ = nullptr;
+    curl_mime* mime_ = nullptr; // CURLOPT_MIMEPOST, freed before the handle is given up
     // What outlives prepare(): memory per transfer in flight matters when
     // thousands are.
     std::string request_body_;                  // CURLOPT_POSTFIELDS points into it

@@ -26,6 +26,8 @@ enum class malformed : unsigned char {
     header_name_colon,
     header_value_control,
     credentials_control,
+    url_unparsable,
+    part_field_control,
 };
 
 /// What request::why_malformed() says for each, in enum order.
@@ -42,6 +44,9 @@ inline constexpr std::string_view malformed_text[] = {
     "a header name holds ':'",
     "a header value holds CR, LF or NUL",
     "a user name, password or bearer token holds CR, LF or NUL",
+    "add_query was given a URL that does not parse as an RFC 3986 URI reference",
+    "a multipart part's name, content type, filename, file path or header holds CR, LF or NUL, or a part "
+    "header name is empty or holds ':'",
 };
 inline constexpr std::size_t malformed_count = std::size(malformed_text);
 
