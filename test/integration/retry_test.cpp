@@ -256,6 +256,8 @@ BOOST_AUTO_TEST_CASE(engine_destroyed_during_the_wait) {
     BOOST_TEST_REQUIRE(run_until(io, [&] { return p.calls > 0; }));
     BOOST_TEST(p.calls == 1);
     BOOST_TEST(p.ec == asio::error::operation_aborted);
+    BOOST_TEST(p.res.status == 503); // the only attempt's response
+    BOOST_TEST(p.res.attempts == 1u);
     BOOST_TEST(server.requests_seen() == 1u);
 }
 

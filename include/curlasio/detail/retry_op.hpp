@@ -49,7 +49,8 @@ struct retry_state {
     std::chrono::steady_clock::time_point started;
     std::vector<attempt_outcome> history; // the attempts before `last`
     error_code last_ec;
-    response last; // the latest attempt's, kept through the wait
+    response last;       // the latest attempt's, kept through the wait
+    bool waited = false; // `last` is set: a wait followed it
 };
 
 class retry_op {
@@ -100,6 +101,7 @@ public:
         st.timer.expires_after(d.delay);
         st.last_ec = ec;
         st.last = std::move(r);
+        st.waited = true;
         st.timer.async_wait(std::move(self));
     }
 
@@ -112,8 +114,6 @@ public:
             r.error_message = "cancelled while waiting to retry";
             return finish(self, boost::asio::error::operation_aborted, std::move(r));
         }
-        st.history.push_back({st.last_ec, st.last.status});
-        st.last = response{};
         start_attempt(self);
     }
 
@@ -131,6 +131,11 @@ private:
             response r = std::move(st.last);
             r.error_message = "the engine was destroyed while waiting to retry";
             return finish(self, boost::asio::error::operation_aborted, std::move(r));
+        }
+        if (st.waited) { // the latest attempt becomes an earlier one
+            st.history.push_back({st.last_ec, st.last.status});
+            st.last = response{};
+            st.waited = false;
         }
         request attempt = st.req;
         const auto budget = attempt.options.retry.budget;
