@@ -3,6 +3,7 @@
 
 #include <curlasio/detail/engine_access.hpp>
 #include <curlasio/detail/fetch_op.hpp>
+#include <curlasio/detail/retry_op.hpp>
 #include <curlasio/engine.hpp>
 #include <curlasio/error.hpp>
 #include <curlasio/request.hpp>
@@ -42,18 +43,11 @@ public:
     void operator()(Handler&& handler, request req, detail::body_sink* sink = nullptr) const {
         if (!engine_)
             return fail(std::forward<Handler>(handler), errc::engine_moved_from);
-        using op_type = detail::fetch_op<std::decay_t<Handler>>;
-        auto slot = boost::asio::get_associated_cancellation_slot(handler);
-        std::decay_t<Handler> h(std::forward<Handler>(handler));
-        op_type* op = op_type::create(std::move(h), *engine_, executor_);
-        // Connect before submitting: once submitted the op may complete (and
-        // be freed) on another thread at any moment.
-        if (slot.is_connected())
-            slot.template emplace<detail::fetch_cancellation>(detail::fetch_cancellation{engine_, op->id});
-        detail::route_progress(req, op->get_handler_executor(), executor_);
-        // The request travels with the posted start, not in the operation
-        // state: only what libcurl still needs is kept for the transfer.
-        detail::submit(*engine_, detail::transfer_ptr(op), std::move(req), sink);
+        // A sink (the Beast layer's reader) takes the body as it comes: no
+        // attempt could be taken back, so such a fetch is never retried.
+        if (req.options.retry.max_attempts > 1 && sink == nullptr)
+            return detail::start_retrying(engine_, executor_, std::forward<Handler>(handler), std::move(req));
+        detail::start_fetch(engine_, executor_, std::forward<Handler>(handler), std::move(req), sink);
     }
 
 private:
@@ -111,6 +105,21 @@ using default_fetch_token_t =
 ///   fetch goes on to its real result.
 /// If the transfer had already finished, the handler gets its real result.
 /// Either way the engine stays usable.
+///
+/// Retries (req.options.retry.max_attempts > 1, see retry_options): the
+/// operation keeps a copy of `req`, sends one copy per attempt through the
+/// same transfer machinery, waits between attempts on a steady_timer on the
+/// engine's executor, and completes once with the last attempt's result
+/// (response::attempts, response::earlier_attempts). Its intermediate steps
+/// and the hooks should_retry and on_retry run on the handler's associated
+/// executor; a hook that throws ends it with errc::callback_threw. Never
+/// retried: a request with request::upload (a source is read once) or
+/// request::on_body, and a fetch with a sink (the Beast layer's body reader).
+/// Cancellation of a retried fetch: during a wait, terminal, partial and
+/// total all complete at once with operation_aborted (the response is the
+/// last attempt's); during an attempt, that attempt decides as above, and no
+/// further attempt is made. Destroying the engine during a wait completes
+/// with operation_aborted when the wait ends.
 ///
 /// Lifetimes: `req` is taken by value; nothing else needs to outlive the call.
 /// Destroying `eng` completes the operation with operation_aborted. On a

@@ -14,6 +14,7 @@
 // draws no -Wmissing-field-initializers.
 
 #include <curlasio/error.hpp>
+#include <curlasio/retry_options.hpp>
 
 #include <curl/curl.h>
 
@@ -314,6 +315,9 @@ struct request_options {
     /// The proxy, if any (see proxy_options): none by default, whatever the
     /// environment says.
     proxy_options proxy{};
+    /// Sending the request again after a transient failure or a 502/503/504
+    /// (see retry_options and async_fetch): off by default.
+    retry_options retry{};
     /// The escape hatch: setters applied after every option above, in order
     /// (request::set_option adds to it). A failing setter fails the fetch
     /// with its CURLcode. A request that uses it does not reuse an easy

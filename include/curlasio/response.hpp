@@ -5,6 +5,8 @@
 // completion, also a failed one: then it holds whatever arrived before the
 // failure (partial body, headers) and libcurl's detailed error text.
 
+#include <boost/system/error_code.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -103,6 +105,14 @@ struct timings {
     std::chrono::microseconds redirect{0};
 };
 
+/// How one attempt of a retried fetch ended (response::earlier_attempts).
+struct attempt_outcome {
+    boost::system::error_code ec;
+    /// 0 when no response was received.
+    int status = 0;
+    friend bool operator==(const attempt_outcome&, const attempt_outcome&) = default;
+};
+
 struct response {
     /// HTTP status of the last response from the server the URL names; 0 if
     /// none was received (a proxy's answer to CONNECT is never one).
@@ -133,6 +143,11 @@ struct response {
     /// With errc::callback_threw: what the callback threw (rethrow it with
     /// std::rethrow_exception to handle it as your own).
     std::exception_ptr callback_exception;
+    /// Attempts made by a fetch with request_options::retry, this one
+    /// included (1 without retries); the response is the last attempt's.
+    unsigned attempts = 1;
+    /// The attempts before this one, in order (empty without retries).
+    std::vector<attempt_outcome> earlier_attempts;
 };
 
 } // namespace curlasio

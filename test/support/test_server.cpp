@@ -8,6 +8,7 @@
 #include <exception>
 #include <iostream>
 #include <list>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -279,6 +280,7 @@ struct server_state {
 
     // Server thread only (and the owner's thread after the join).
     std::list<session*> sessions;
+    std::map<std::string, std::uint64_t, std::less<>> flaky_counts; // the /flaky route's keys
     bool stopping = false;
 
     void notify(const std::string& method, const std::string& target) {
@@ -821,6 +823,40 @@ private:
 
         if (path == "/close-early")
             co_return false; // the session's end closes it
+
+        if (seg.size() == 4 && seg[0] == "flaky") {
+            const auto n = to_number(seg[2]);
+            const auto code = to_number(seg[3]);
+            const bool fault = seg[3] == "close" || seg[3] == "reset";
+            if (!n || (!fault && (!code || *code < 200 || *code > 999))) {
+                auto res = bad_request();
+                co_return co_await send(req, res);
+            }
+            auto it = server_.flaky_counts.find(seg[1]);
+            if (it == server_.flaky_counts.end())
+                it = server_.flaky_counts.emplace(std::string(seg[1]), 0).first;
+            const std::uint64_t seen = ++it->second;
+            if (seen > *n) {
+                auto res = make_response(req, http::status::ok, "ok after " + std::to_string(seen - 1));
+                res.set("X-Attempt", std::to_string(seen));
+                co_return co_await send(req, res);
+            }
+            if (seg[3] == "close")
+                co_return false;
+            if (seg[3] == "reset") {
+                error_code ignored;
+                stream_->socket().set_option(asio::socket_base::linger(true, 0), ignored);
+                stream_->socket().close(ignored);
+                co_return false;
+            }
+            auto res = make_response(req, http::status::ok,
+                                     body_forbidden(static_cast<unsigned>(*code)) ? "" : "flaky");
+            res.result(static_cast<unsigned>(*code));
+            res.set("X-Attempt", std::to_string(seen));
+            if (const auto ra = query_param(query, "retry-after"))
+                res.set(http::field::retry_after, *ra);
+            co_return co_await send(req, res);
+        }
 
         if (path == "/raw") {
             const auto bytes = query_param(query, "bytes");

@@ -52,6 +52,12 @@ struct server_options {
 //   /reset-body/<n>          Content-Length 2n, n pattern bytes, 100 ms, then RST
 //                            (SO_LINGER 0); n <= 53248
 //   /close-early             closes the connection without a response
+//   /flaky/<key>/<n>/<what>  the first n requests naming <key> (counted per server,
+//                            whatever the method) get <what>: a status (200..999,
+//                            body "flaky", with `Retry-After: <v>` when the query has
+//                            retry-after=<enc v>), `close` (closed unanswered) or
+//                            `reset` (RST before any answer); later ones get 200
+//                            "ok after <n>". Every answer has X-Attempt: <count so far>
 //   /raw?bytes=<enc>         writes the percent-decoded bytes as they are, then closes
 //   /slowloris               a status line, then one header line every 500 ms, forever
 //   /endless-headers         a status line, then header lines as fast as they go, forever

@@ -100,6 +100,25 @@ struct fetch_cancellation {
     }
 };
 
+/// One transfer for `handler`: the whole of a plain async_fetch once the
+/// engine is known to exist, and one attempt of a retried one.
+template <typename Handler>
+void start_fetch(const std::shared_ptr<engine_impl>& engine, const engine::executor_type& ex,
+                 Handler&& handler, request req, body_sink* sink) {
+    using op_type = fetch_op<std::decay_t<Handler>>;
+    auto slot = boost::asio::get_associated_cancellation_slot(handler);
+    std::decay_t<Handler> h(std::forward<Handler>(handler));
+    op_type* op = op_type::create(std::move(h), *engine, ex);
+    // Connect before submitting: once submitted the op may complete (and
+    // be freed) on another thread at any moment.
+    if (slot.is_connected())
+        slot.template emplace<fetch_cancellation>(fetch_cancellation{engine, op->id});
+    route_progress(req, op->get_handler_executor(), ex);
+    // The request travels with the posted start, not in the operation
+    // state: only what libcurl still needs is kept for the transfer.
+    submit(*engine, transfer_ptr(op), std::move(req), sink);
+}
+
 } // namespace curlasio::detail
 
 #endif
