@@ -41,7 +41,8 @@ namespace curlasio {
 ///
 /// Lifetime: the engine must outlive the session. A fetch copies what it
 /// needs from the session when it starts; the session may be destroyed while
-/// its fetches run (they keep the jar alive).
+/// its fetches run (they keep the jar alive). A copy of a session shares its
+/// jar (set_cookies(std::make_shared<cookie_jar>()) gives it one of its own).
 class session {
 public:
     using executor_type = engine::executor_type;
@@ -99,7 +100,9 @@ public:
 
     /// What async_fetch does to a request before handing it to the engine:
     /// resolves its URL, adds the default headers it lacks, and the
-    /// session's jar when it has none.
+    /// session's jar when it has none (a request that must go without
+    /// cookies is fetched through the engine itself, or from a session
+    /// whose jar is null).
     void apply_defaults(request& req) const;
 
 private:
