@@ -1,5 +1,6 @@
 #include <curlasio/detail/easy_handle.hpp>
 
+#include <curlasio/cookie_jar.hpp>
 #include <curlasio/detail/malformed.hpp>
 
 #include <algorithm>
@@ -310,6 +311,14 @@ error_code easy_handle::prepare(CURL* fresh, request&& req, body_sink* sink) {
         set(CURLOPT_PIPEWAIT, 1L);
     if (req.options.connection.buffer_size > 0)
         set(CURLOPT_BUFFERSIZE, static_cast<long>(req.options.connection.buffer_size));
+    if (req.options.cookies) {
+        // The share holds the cookies; COOKIEFILE "" turns the engine on
+        // (the share already does; this says so whatever libcurl version).
+        // The handle is not reused afterwards: see release().
+        jar_ = std::move(req.options.cookies);
+        set(CURLOPT_SHARE, jar_->native_handle());
+        set(CURLOPT_COOKIEFILE, "");
+    }
     if (on_progress_) {
         set(CURLOPT_NOPROGRESS, 0L);
         set(CURLOPT_XFERINFOFUNCTION, &easy_handle::on_xferinfo);

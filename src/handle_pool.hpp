@@ -5,9 +5,13 @@
 // destroying one costs libcurl about as much as a small transfer.
 //
 // The reuse rule: curl_easy_reset returns a handle to its default options
-// but keeps its cookie engine and its share. Only the request's escape hatch
-// (set_option / curl_options) can turn either on, so a handle that used it
-// is never pooled, nor is one returned after shutdown. What the first-class
+// but keeps its cookie engine and its share. Only a cookie jar
+// (request_options::cookies, which attaches the jar's share) and the
+// request's escape hatch (set_option / curl_options) can turn either on, so
+// a handle that used either is never pooled, nor is one returned after
+// shutdown: a pooled handle would otherwise send one jar's cookies on a
+// later request with another jar or none. (Spares kept per jar would save
+// the handle's allocation for a session's requests; a transfer costs more.) What the first-class
 // options set is all options, which the reset clears: credentials (with
 // libcurl's host, proxy and digest authentication state, also reset),
 // client certificates and keys, pins, and the SSL_CTX hook with its data
@@ -33,7 +37,7 @@ public:
 
     /// A spare handle, or a new one; null when libcurl is out of memory.
     CURL* take() noexcept;
-    /// Takes `h` back. `reusable`: no escape-hatch option was set on it.
+    /// Takes `h` back. `reusable`: no escape-hatch option and no cookie jar was set on it.
     void give_back(CURL* h, bool reusable) noexcept;
     /// Frees every spare handle; later ones are freed at once.
     void clear() noexcept;

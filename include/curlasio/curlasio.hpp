@@ -2,6 +2,7 @@
 #define CURLASIO_CURLASIO_HPP
 
 #include <curlasio/async_fetch.hpp>
+#include <curlasio/cookie_jar.hpp>
 #include <curlasio/download_stream.hpp>
 #include <curlasio/engine.hpp>
 #include <curlasio/engine_options.hpp>

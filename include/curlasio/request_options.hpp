@@ -21,6 +21,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,6 +34,8 @@
 struct ssl_ctx_st;
 
 namespace curlasio {
+
+class cookie_jar; // <curlasio/cookie_jar.hpp>
 
 /// Which HTTP version to ask libcurl for.
 enum class http_version {
@@ -318,6 +321,16 @@ struct request_options {
     /// Sending the request again after a transient failure or a 502/503/504
     /// (see retry_options and async_fetch): off by default.
     retry_options retry{};
+    /// The cookie jar (see cookie_jar), or none: libcurl's cookie engine
+    /// stays off and only a Cookie header of the request's own is sent.
+    /// With a jar, the transfer sends the jar's cookies that match each
+    /// request it makes (redirects included, by libcurl's domain, path,
+    /// Secure and expiry rules) and stores what each response sets. The
+    /// transfer keeps the jar alive until it ends. Cookies from a jar are
+    /// not counted against libcurl's 1 MiB request head (see request). An
+    /// easy handle that had a jar is freed afterwards, never reused:
+    /// curl_easy_reset keeps a handle's share.
+    std::shared_ptr<cookie_jar> cookies{};
     /// The escape hatch: setters applied after every option above, in order
     /// (request::set_option adds to it). A failing setter fails the fetch
     /// with its CURLcode. A request that uses it does not reuse an easy

@@ -624,7 +624,7 @@ private:
             co_return co_await send(req, res);
         }
 
-        if (path == "/echo") {
+        if (path == "/echo" || path.starts_with("/echo/")) {
             auto res = make_response(req, http::status::ok, {}, {});
             res.set("X-Method", req.method_string());
             res.set("X-Body-Size", std::to_string(req.body().size()));
@@ -961,6 +961,16 @@ private:
             auto res = make_response(req, http::status::ok, "cookies");
             res.insert(http::field::set_cookie, "a=1; Path=/");
             res.insert(http::field::set_cookie, "b=2; Path=/");
+            co_return co_await send(req, res);
+        }
+
+        if (path == "/set-cookie") {
+            auto res = make_response(req, http::status::ok, "cookies");
+            for (std::string_view rest = query; !rest.empty();) {
+                const auto amp = rest.find('&');
+                res.insert(http::field::set_cookie, percent_decode(rest.substr(0, amp)));
+                rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+            }
             co_return co_await send(req, res);
         }
 

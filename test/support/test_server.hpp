@@ -26,7 +26,7 @@ struct server_options {
 // Routes (unknown path -> 404 "not found"; every response has
 // `Server: curlasio-test`; HEAD gets the headers only):
 //   /hello                   200 text/plain "hello world"
-//   /echo                    200, body = request body; X-Method, X-Body-Size,
+//   /echo, /echo/<any>       200, body = request body; X-Method, X-Body-Size,
 //                            X-Target (the request target as sent, query included) and
 //                            X-Echo-<Name> per request header (repeats kept, in order)
 //   /multipart               parses a multipart/form-data body: 200, one line per part,
@@ -45,6 +45,8 @@ struct server_options {
 //   /headers/<n>             n headers X-Header-<i>: value-<i> (i from 1)
 //   /gzip                    Content-Encoding: gzip of "hello gzip world" x 100
 //   /cookie                  Set-Cookie a=1 and Set-Cookie b=2
+//   /set-cookie?<enc>&<enc>  200 "cookies", one Set-Cookie per '&'-separated part of
+//                            the query, percent-decoded ("a%3D1%3B%20Path%3D%2Fx")
 //   /client-cert             200, body = the CN of the client's certificate, or "none"
 //   /sink                    reads the body as it comes (any size, never held) and
 //                            answers "<size> <fnv1a-64 hex> <chunked|length>", X-Method

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -48,11 +49,11 @@ public:
     std::string refusal_message(error_code ec) const;
 
     /// Gives the handle up. `reusable`: no option was set through the
-    /// request's escape hatch, so curl_easy_reset returns it to a clean
-    /// state (it keeps cookies and shares, which only the escape hatch
-    /// turns on).
+    /// request's escape hatch and no cookie jar was attached, so
+    /// curl_easy_reset returns it to a clean state (it keeps cookies and
+    /// shares, which only those two turn on).
     CURL* release(bool& reusable) noexcept {
-        reusable = options_.empty();
+        reusable = options_.empty() && !jar_;
         free_mime(); // curl_mime_free unbinds it from the handle's CURLOPT_MIMEPOST
         return std::exchange(handle_, nullptr);
     }
@@ -148,6 +149,9 @@ private:
     // thousands are.
     std::string request_body_;                  // CURLOPT_POSTFIELDS points into it
     std::vector<request::curl_setter> options_; // they may own what libcurl points to
+    // The jar whose share the handle is attached to, kept while the handle
+    // lives: the destructor frees the handle before its members.
+    std::shared_ptr<cookie_jar> jar_;
     std::function<void(std::string_view)> on_body_;
     upload_source upload_;          // keeps the source alive while libcurl reads it
     body_source* source_ = nullptr; // upload_'s, until detached
