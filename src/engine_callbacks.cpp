@@ -20,7 +20,8 @@ int engine_impl::socket_callback(CURL* easy, curl_socket_t fd, int what, void* p
         const bool watch_idle = what == CURL_POLL_REMOVE && easy && !self->shut_down_ &&
                                 curl_easy_getinfo(easy, CURLINFO_HTTP_VERSION, &version) == CURLE_OK &&
                                 version != CURL_HTTP_VERSION_2_0 && version != CURL_HTTP_VERSION_3;
-        if (watch_idle)
+        // The owner: the last transfer libcurl named with the socket.
+        if (easy && (watch_idle || what != CURL_POLL_REMOVE))
             self->note_idle_owner(fd, easy);
         self->execute(fd, self->table_.on_poll(fd, what, watch_idle));
         if (self->table_.watched(fd) && !self->has_descriptor(fd)) {

@@ -200,7 +200,7 @@ private:
     std::atomic<std::thread::id> owner_{};
     std::uint64_t actions_ = 0;             // calls that let libcurl run transfers
     bool idle_parked_ = false;              // idle connections unwatched (no transfer)
-    std::vector<std::uint64_t> idle_owner_; // by fd: the transfer whose REMOVE made it idle
+    std::vector<std::uint64_t> idle_owner_; // by fd: the last transfer libcurl gave it to
     // The connection cache's size (CURLMOPT_MAXCONNECTS) the engine keeps
     // when engine_options leaves it to us; 0: fixed by the options.
     std::size_t connection_cache_ = 0;

@@ -308,8 +308,20 @@ void engine_impl::note_idle_owner(int fd, CURL* easy) noexcept {
 }
 
 bool engine_impl::idle_owner_running(int fd) const noexcept {
-    return fd >= 0 && static_cast<std::size_t>(fd) < idle_owner_.size() &&
-           transfers_.count(idle_owner_[fd]) != 0;
+    if (fd >= 0 && static_cast<std::size_t>(fd) < idle_owner_.size() &&
+        transfers_.count(idle_owner_[fd]) != 0)
+        return true;
+    // libcurl does not always name the transfer that holds a socket it let
+    // go of: one that reuses a connection can read its answer and pause
+    // without a socket callback at all. So while any transfer is paused, an
+    // idle connection may be its own: not retired, just left unwatched
+    // (libcurl watches it again on resume; a truly idle one is checked by
+    // the poll at the next start after the engine went idle, and by
+    // libcurl's own check when it is reused).
+    for (const auto& [id, t] : transfers_)
+        if (t->easy.paused())
+            return true;
+    return false;
 }
 
 bool engine_impl::has_descriptor(int fd) const noexcept {
