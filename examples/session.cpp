@@ -41,6 +41,7 @@ int run(const std::string& base_url, const std::string& cookie_file) {
     curlasio::session s(eng, base_url);                     // "https://api.example.com/v1/"
     s.headers().emplace_back("Accept", "application/json"); // unless a request has its own
     s.options().timeout = std::chrono::seconds(10);         // copied into every make_request
+    s.options().retry = {.max_attempts = 3};                // 502/503/504, resets: twice more
     asio::co_spawn(io, visit(s, cookie_file), asio::detached);
     io.run();
     return 0;
