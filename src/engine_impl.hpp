@@ -169,7 +169,9 @@ private:
     /// kept, since a paused or rate-limited one REMOVEs its socket too and
     /// its connection is still in use while it runs.
     void note_idle_owner(int fd, CURL* easy) noexcept;
-    bool idle_owner_running(int fd) const noexcept;
+    /// An idle connection may still belong to a transfer: its last named
+    /// owner runs, or some transfer is paused (see engine_loop.cpp).
+    bool may_be_in_use(int fd) const noexcept;
     bool has_descriptor(int fd) const noexcept;
     /// Runs the check the socket table asked for on our duplicate of `fd`.
     bool run_probe(int fd, probe p) const noexcept;

@@ -64,7 +64,7 @@ void engine_impl::on_wait(int fd, wait_kind kind, std::uint64_t generation, cons
         // it. Readiness with nothing to read is an edge left over from bytes
         // libcurl read before it let go of the socket (the reactor reports
         // edges): the connection is healthy, and watched again.
-        if (idle_owner_running(fd))
+        if (may_be_in_use(fd))
             return;
         if (idle_has_input(fd))
             retire_idle(fd);
@@ -253,7 +253,7 @@ void engine_impl::unpark_idle_connections() {
     ::poll(fds.data(), fds.size(), 0);
     for (std::size_t i = 0; i < idle.size(); ++i) {
         // As in on_wait: a paused transfer's connection is not idle.
-        if (fds[i].revents && !idle_owner_running(idle[i]))
+        if (fds[i].revents && !may_be_in_use(idle[i]))
             retire_idle(idle[i]);
         else
             execute(idle[i], table_.unpark_idle(idle[i]));
@@ -307,7 +307,7 @@ void engine_impl::note_idle_owner(int fd, CURL* easy) noexcept {
     }
 }
 
-bool engine_impl::idle_owner_running(int fd) const noexcept {
+bool engine_impl::may_be_in_use(int fd) const noexcept {
     if (fd >= 0 && static_cast<std::size_t>(fd) < idle_owner_.size() &&
         transfers_.count(idle_owner_[fd]) != 0)
         return true;
