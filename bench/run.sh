@@ -9,6 +9,9 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(dirname "$here")"
 build="${BUILD_DIR:-$repo/build-bench}"
 
+# The build's own packages (scripts/deps.sh installs only what is missing).
+[[ "${NO_INSTALL:-0}" == 1 ]] || bash "$repo/scripts/deps.sh" >/dev/null
+
 # Tools: install what is missing (apt-get update only then); skip parts otherwise.
 need=()
 [[ -x /usr/sbin/nginx ]] || command -v nginx >/dev/null || need+=(nginx-light)

@@ -71,6 +71,8 @@ public:
             return "another operation of this kind is pending on the stream";
         case errc::stream_not_open:
             return "the stream is not open";
+        case errc::queue_full:
+            return "the engine's admission queue is full";
         }
         return "unknown curlasio error";
     }

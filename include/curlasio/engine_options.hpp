@@ -4,6 +4,7 @@
 #include <curl/curl.h>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 
@@ -23,6 +24,21 @@ struct engine_options {
     /// which a batch of completions shrinks, closing connections the next
     /// transfers would have reused).
     long max_idle_connections = 0;
+    /// The admission limit: transfers inside libcurl at once, at most; 0: no
+    /// limit. The rest wait in the engine's own queue, first in first out
+    /// for each origin (scheme, host and port) and taking the origins in
+    /// turn, holding no easy handle and no socket; cancelling a queued fetch
+    /// completes it at once with operation_aborted (any cancellation type:
+    /// nothing was sent). Use it for many short requests to few hosts: libcurl
+    /// 7.88's cost per transfer grows with the connections open to a host
+    /// (it walks its connection cache on every start and end), and its own
+    /// queue (max_total_connections) walks every waiting transfer on each
+    /// completion. Do not use it for long polls or streams that stay open:
+    /// they hold their places, and the fetches behind them wait.
+    std::size_t max_running_transfers = 0;
+    /// With an admission limit, queued fetches at most; a fetch beyond it
+    /// completes at once with errc::queue_full. 0: no bound.
+    std::size_t max_queued_transfers = 0;
     /// Multiplex HTTP/2 streams over one connection (CURLMOPT_PIPELINING).
     bool multiplex = true;
     /// Streams per HTTP/2 connection at most (CURLMOPT_MAX_CONCURRENT_STREAMS).

@@ -55,6 +55,9 @@ enum class errc {
     /// A read on a download_stream that is not open (never opened, closed,
     /// or moved from).
     stream_not_open,
+    /// The engine's admission queue held engine_options::max_queued_transfers
+    /// fetches already; nothing was sent.
+    queue_full,
 };
 
 /// Classes of failure, as Boost.System error conditions: `ec ==
