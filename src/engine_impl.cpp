@@ -45,6 +45,8 @@ engine_impl::engine_impl(executor_type ex, const engine_options& options)
         curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, options.max_idle_connections);
     else
         connection_cache_ = 1; // grown in start(): see there
+    if (options.max_running_transfers > 0)
+        admission_.emplace(options.max_running_transfers, options.max_queued_transfers);
     if (options.max_concurrent_streams > 0)
         curl_multi_setopt(multi_, CURLMOPT_MAX_CONCURRENT_STREAMS, options.max_concurrent_streams);
     // Registered after the timer created the reactor, so that it is told of
@@ -74,6 +76,7 @@ void engine_impl::context_shutdown() noexcept {
 }
 
 void engine_impl::drop_transfers() noexcept {
+    queued_.clear(); // each transfer_ptr frees its transfer, handler unrun
     for (auto& [id, t] : transfers_) {
         curl_multi_remove_handle(multi_, t->easy.native());
         t->destroy();
@@ -162,20 +165,89 @@ void engine_impl::close() noexcept {
 // ---- transfers ----------------------------------------------------------------
 
 void engine_impl::start(transfer_ptr owned, request req, body_sink* sink) {
+    bool admitted = false; // holds a place under the admission limit
+    if (admission_ && !shut_down_) {
+        const std::uint64_t id = owned->id;
+        admission_queue::verdict v;
+        try {
+            v = admission_->submit(id, origin_of(req.url));
+        } catch (...) {
+            return owned.release()->complete(make_error_code(CURLE_OUT_OF_MEMORY), response{});
+        }
+        if (v == admission_queue::verdict::rejected) {
+            response r;
+            r.error_message = make_error_code(errc::queue_full).message();
+            return owned.release()->complete(errc::queue_full, std::move(r));
+        }
+        if (v == admission_queue::verdict::queued) {
+            queued_fetch* q = nullptr;
+            try {
+                q = &queued_.try_emplace(id).first->second;
+            } catch (...) {
+                admission_->cancel(id);
+                return owned.release()->complete(make_error_code(CURLE_OUT_OF_MEMORY), response{});
+            }
+            q->t = std::move(owned);
+            q->req = std::move(req);
+            q->sink = sink;
+            return;
+        }
+        admitted = true;
+    }
+    if (!launch(std::move(owned), std::move(req), sink) && admitted)
+        admit_next();
+}
+
+void engine_impl::admit_next() {
+    if (!admission_)
+        return;
+    // A loop, not recursion: each refused launch frees the place again.
+    while (auto id = admission_->finished()) {
+        auto node = queued_.extract(*id);
+        if (!node)
+            continue; // cannot happen: the queue and the map are kept together
+        queued_fetch& q = node.mapped();
+        if (launch(std::move(q.t), std::move(q.req), q.sink))
+            return;
+    }
+}
+
+void engine_impl::abort_queued(error_code ec) {
+    if (!admission_ || queued_.empty())
+        return;
+    std::vector<std::uint64_t> order;
+    try {
+        order = admission_->drain();
+    } catch (...) {
+        return; // out of memory: they run when their turns come, or end at shutdown
+    }
+    for (std::uint64_t id : order) {
+        auto node = queued_.extract(id);
+        response r;
+        r.error_message = "operation aborted";
+        node.mapped().t.release()->complete(ec, std::move(r));
+    }
+}
+
+bool engine_impl::launch(transfer_ptr owned, request req, body_sink* sink) {
     transfer* t = owned.release(); // from here on, complete() frees it
-    if (shut_down_)
-        return t->complete(asio::error::operation_aborted, response{});
+    if (shut_down_) {
+        t->complete(asio::error::operation_aborted, response{});
+        return false;
+    }
     if (error_code ec = t->easy.prepare(handles_.take(), std::move(req), sink)) {
         response r;
         r.error_message = t->easy.refusal_message(ec);
-        return t->complete(ec, std::move(r));
+        t->complete(ec, std::move(r));
+        return false;
     }
 
     if (body_source* source = t->easy.source()) {
         if (error_code ec = source->attach(weak_from_this(), t->id)) {
             response r;
             r.error_message = ec.message();
-            return t->complete(ec, std::move(r));
+            t->complete(ec, std::move(r));
+            return false;
         }
     }
 
@@ -192,14 +264,16 @@ void engine_impl::start(transfer_ptr owned, request req, body_sink* sink) {
     try {
         transfers_.emplace(t->id, t);
     } catch (...) {
-        return t->complete(make_error_code(CURLE_OUT_OF_MEMORY), response{});
+        t->complete(make_error_code(CURLE_OUT_OF_MEMORY), response{});
+        return false;
     }
     t->added_at = actions_;
     if (CURLMcode rc = curl_multi_add_handle(multi_, h); rc != CURLM_OK) {
         transfers_.erase(t->id);
         response r;
         r.error_message = curl_multi_strerror(rc);
-        return t->complete(make_error_code(rc), std::move(r));
+        t->complete(make_error_code(rc), std::move(r));
+        return false;
     }
     // libcurl's own cache size is four connections per easy handle in the
     // multi at the moment a connection is returned; a batch of completions
@@ -214,12 +288,21 @@ void engine_impl::start(transfer_ptr owned, request req, body_sink* sink) {
     }
     // libcurl now asks for a 0 ms timer; the posted timeout action starts it.
     start_watchdog();
+    return true;
 }
 
 void engine_impl::cancel(std::uint64_t id, asio::cancellation_type type) {
     auto it = transfers_.find(id);
-    if (it == transfers_.end())
-        return; // already completed: its handler gets the real result
+    if (it == transfers_.end()) {
+        // Waiting for admission: nothing was sent, so any type may end it.
+        if (admission_ && admission_->cancel(id)) {
+            auto node = queued_.extract(id);
+            response r;
+            r.error_message = "operation aborted";
+            node.mapped().t.release()->complete(asio::error::operation_aborted, std::move(r));
+        }
+        return; // or already completed: its handler gets the real result
+    }
     // total ("no apparent side effects") only while libcurl has not yet run
     // the transfer; terminal and partial at any stage.
     constexpr auto any_stage = asio::cancellation_type::terminal | asio::cancellation_type::partial;
@@ -231,6 +314,7 @@ void engine_impl::cancel(std::uint64_t id, asio::cancellation_type type) {
 }
 
 void engine_impl::abort_all(error_code ec) {
+    abort_queued(ec); // first, or the running ones' ends would launch them
     std::vector<transfer*> all;
     all.reserve(transfers_.size());
     for (auto& [id, t] : transfers_)
@@ -263,6 +347,7 @@ void engine_impl::finish(transfer* t, error_code ec, CURLcode result, const char
     else if (ec == asio::error::operation_aborted)
         r.error_message = "operation aborted";
     t->complete(ec, std::move(r));
+    admit_next();
     if (transfers_.empty() && !shut_down_ && (watchdog_armed_ || !idle_parked_))
         go_idle_soon(2); // posted after the handler, which may start the next fetch
 }

@@ -20,6 +20,7 @@
 //   detail/               the sans-io decisions: socket_table, timer_schedule,
 //                         watchdog (unit tested without sockets)
 
+#include "detail/admission_queue.hpp"
 #include "detail/socket_table.hpp"
 #include "detail/timer_schedule.hpp"
 #include "detail/watchdog.hpp"
@@ -135,7 +136,16 @@ private:
     }
 
     // ---- transfers (engine_impl.cpp) ----
+    /// A submitted transfer: into libcurl, into the admission queue, or
+    /// refused.
     void start(transfer_ptr t, request req, body_sink* sink);
+    /// Puts `t` into libcurl; false if it was completed instead (refused,
+    /// or the engine shut down), its admission place then free again.
+    bool launch(transfer_ptr t, request req, body_sink* sink);
+    /// A place under the admission limit came free: launches who waits.
+    void admit_next();
+    /// Completes every queued fetch with `ec`.
+    void abort_queued(error_code ec);
     void resume(std::uint64_t id);
     void cancel(std::uint64_t id, boost::asio::cancellation_type type);
     void abort_all(error_code ec);
@@ -190,8 +200,17 @@ private:
     // I/O objects of the executor's context; destroyed early by
     // context_shutdown(), since their services die with the context.
     std::optional<boost::asio::steady_timer> timer_;
-    std::vector<std::unique_ptr<descriptor>> descriptors_; // our duplicates, indexed by libcurl's fd
-    std::unordered_map<std::uint64_t, transfer*> transfers_;
+    std::vector<std::unique_ptr<descriptor>> descriptors_;   // our duplicates, indexed by libcurl's fd
+    std::unordered_map<std::uint64_t, transfer*> transfers_; // inside libcurl
+    // The admission limit (absent without one) and the fetches it holds back,
+    // with what they will fetch.
+    struct queued_fetch {
+        transfer_ptr t;
+        request req;
+        body_sink* sink = nullptr;
+    };
+    std::optional<admission_queue> admission_;
+    std::unordered_map<std::uint64_t, queued_fetch> queued_;
     std::atomic<std::uint64_t> next_id_{1};
     engine_registry* registry_ = nullptr; // null once the context shut down
     std::atomic<bool> context_gone_{false};

@@ -103,8 +103,12 @@ using default_fetch_token_t =
 ///   not yet driven; in practice a cancellation emitted right after the call,
 ///   before the executor ran anything else). Later it is ignored and the
 ///   fetch goes on to its real result.
+/// - any type, while the fetch waits in the engine's admission queue
+///   (engine_options::max_running_transfers): it completes at once with
+///   operation_aborted; nothing was sent.
 /// If the transfer had already finished, the handler gets its real result.
-/// Either way the engine stays usable.
+/// Either way the engine stays usable. A fetch the admission queue has no
+/// room for completes with errc::queue_full.
 ///
 /// Retries (req.options.retry.max_attempts > 1, see retry_options): the
 /// operation keeps a copy of `req`, sends one copy per attempt through the

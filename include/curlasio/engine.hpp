@@ -72,7 +72,7 @@ public:
 
     executor_type get_executor() const noexcept { return executor_; }
 
-    /// Aborts every running transfer (their handlers get operation_aborted);
+    /// Aborts every running and queued transfer (their handlers get operation_aborted);
     /// the engine remains usable. Safe from any thread.
     void cancel();
 

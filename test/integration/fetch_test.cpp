@@ -4,6 +4,8 @@
 
 #include <support/test_server.hpp>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/test/unit_test.hpp>
 
@@ -20,6 +22,13 @@ using curlasio::test::pattern;
 namespace {
 
 using fixture = curlasio::test::engine_fixture;
+
+engine_options admission_limit(std::size_t running, std::size_t queued = 0) {
+    engine_options o;
+    o.max_running_transfers = running;
+    o.max_queued_transfers = queued;
+    return o;
+}
 
 } // namespace
 
@@ -330,6 +339,105 @@ BOOST_AUTO_TEST_CASE(reused_handles_carry_nothing_over) {
         BOOST_TEST(!next.ec);
         BOOST_TEST(!next.res.headers.contains("X-Echo-Cookie"));
     }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// The admission limit: at most K transfers inside libcurl, the rest in the
+// engine's queue.
+BOOST_FIXTURE_TEST_SUITE(admission, curlasio::test::server_fixture)
+
+BOOST_AUTO_TEST_CASE(at_most_the_limit_run_and_the_rest_wait_their_turn) {
+    // 40 slow fetches at once: without the limit 40 connections open; with
+    // it, 4 do, each reused by the fetches that waited.
+    engine eng(io, admission_limit(4));
+    std::vector<curlasio::test::probe> probes(40);
+    for (auto& p : probes)
+        async_fetch(eng, request(server.url("/delay/20")), curlasio::test::probe_handler(p));
+    BOOST_TEST_REQUIRE(curlasio::test::run_until(
+        io, [&] { return std::all_of(probes.begin(), probes.end(), [](auto& p) { return p.calls > 0; }); }));
+    for (auto& p : probes) {
+        BOOST_TEST(p.calls == 1);
+        BOOST_TEST(!p.ec);
+        BOOST_TEST(p.res.body == "delayed");
+    }
+    BOOST_TEST(server.connections_accepted() == 4u);
+    BOOST_TEST(server.requests_seen() == 40u);
+}
+
+BOOST_AUTO_TEST_CASE(a_queued_fetch_cancelled_ends_at_once_and_is_never_sent) {
+    engine eng(io, admission_limit(1));
+    curlasio::test::probe running, queued, after;
+    async_fetch(eng, request(server.url("/delay/300")), curlasio::test::probe_handler(running));
+    asio::cancellation_signal signal;
+    async_fetch(eng, request(server.url("/hello")),
+                asio::bind_cancellation_slot(signal.slot(), curlasio::test::probe_handler(queued)));
+    async_fetch(eng, request(server.url("/echo")), curlasio::test::probe_handler(after));
+    io.poll(); // both are queued behind the first
+    // total: "no side effects", which only a fetch nothing was sent for has.
+    signal.emit(asio::cancellation_type::total);
+    BOOST_TEST_REQUIRE(curlasio::test::run_until(io, [&] { return queued.calls > 0; }));
+    BOOST_TEST(queued.ec == asio::error::operation_aborted);
+    BOOST_TEST(running.calls == 0); // it ended at once, not when its turn came
+    BOOST_TEST_REQUIRE(curlasio::test::run_until(io, [&] { return after.calls > 0; }));
+    BOOST_TEST(!running.ec);
+    BOOST_TEST(!after.ec);
+    BOOST_TEST(queued.calls == 1);
+    BOOST_TEST(server.requests_seen() == 2u); // /delay and /echo, never /hello
+}
+
+BOOST_AUTO_TEST_CASE(a_full_queue_refuses_with_queue_full) {
+    engine eng(io, admission_limit(1, 1));
+    curlasio::test::probe a, b, c;
+    async_fetch(eng, request(server.url("/delay/50")), curlasio::test::probe_handler(a));
+    async_fetch(eng, request(server.url("/hello")), curlasio::test::probe_handler(b));
+    async_fetch(eng, request(server.url("/hello")), curlasio::test::probe_handler(c));
+    BOOST_TEST_REQUIRE(curlasio::test::run_until(io, [&] { return a.calls && b.calls && c.calls; }));
+    BOOST_TEST(c.ec == make_error_code(errc::queue_full));
+    BOOST_TEST(c.res.error_message == "the engine's admission queue is full");
+    BOOST_TEST((b.at > c.at)); // c was refused at once, b ran after a
+    BOOST_TEST(!a.ec);
+    BOOST_TEST(!b.ec);
+    BOOST_TEST(server.requests_seen() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_fetch_refused_at_its_turn_hands_the_place_on) {
+    engine eng(io, admission_limit(1));
+    curlasio::test::probe first, refused, last;
+    async_fetch(eng, request(server.url("/delay/20")), curlasio::test::probe_handler(first));
+    request bad(server.url("/hello"));
+    bad.add_header("X-Bad", "a\r\nInjected: 1");
+    async_fetch(eng, bad, curlasio::test::probe_handler(refused));
+    async_fetch(eng, request(server.url("/hello")), curlasio::test::probe_handler(last));
+    BOOST_TEST_REQUIRE(curlasio::test::run_until(io, [&] { return last.calls > 0; }));
+    BOOST_TEST(!first.ec);
+    BOOST_TEST(refused.ec == make_error_code(errc::invalid_request));
+    BOOST_TEST(!last.ec);
+    BOOST_TEST(refused.calls == 1);
+}
+
+BOOST_AUTO_TEST_CASE(cancel_all_and_destruction_end_queued_fetches_once_each) {
+    std::vector<curlasio::test::probe> probes(6);
+    {
+        engine eng(io, admission_limit(2));
+        for (std::size_t i = 0; i < 3; ++i)
+            async_fetch(eng, request(server.url("/delay/2000")), curlasio::test::probe_handler(probes[i]));
+        io.poll();
+        eng.cancel();
+        BOOST_TEST_REQUIRE(curlasio::test::run_until(io, [&] { return probes[2].calls > 0; }));
+        for (std::size_t i = 3; i < 6; ++i)
+            async_fetch(eng, request(server.url("/delay/2000")), curlasio::test::probe_handler(probes[i]));
+        io.poll();
+    } // destroyed with two running and one queued
+    BOOST_TEST_REQUIRE(curlasio::test::run_until(
+        io, [&] { return std::all_of(probes.begin(), probes.end(), [](auto& p) { return p.calls > 0; }); }));
+    for (auto& p : probes) {
+        BOOST_TEST(p.calls == 1);
+        BOOST_TEST(p.ec == asio::error::operation_aborted);
+    }
+    // The engine that replaces it works as before.
+    engine next(io, admission_limit(2));
+    expect_fetch_works(next);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
