@@ -111,7 +111,7 @@ public:
         : transfer(id), state_(std::move(s)) {}
     error_code on_head(const head_view& head) override { return state_->on_head(id, head); }
     sink_result consume(std::string_view chunk) override { return state_->consume(id, chunk); }
-    void complete(error_code ec, response r) noexcept override {
+    void complete(error_code ec, response&& r) noexcept override {
         auto s = std::move(state_);
         const std::uint64_t my_id = id;
         delete this;

@@ -8,7 +8,7 @@ namespace detail {
 
 std::uint64_t next_transfer_id(engine_impl& e) noexcept { return e.next_id(); }
 
-void submit(engine_impl& e, transfer_ptr t, request req, body_sink* sink) {
+void submit(engine_impl& e, transfer_ptr t, request&& req, body_sink* sink) {
     e.submit(std::move(t), std::move(req), sink);
 }
 

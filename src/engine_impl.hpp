@@ -66,7 +66,7 @@ public:
 
     /// From any thread: hands `t` and what it must fetch to the engine
     /// (posted to its executor).
-    void submit(transfer_ptr t, request req, body_sink* sink = nullptr);
+    void submit(transfer_ptr t, request&& req, body_sink* sink = nullptr);
     /// From any thread: resumes transfer `id` after its sink paused it
     /// (posted; the only caller of curl_easy_pause).
     void resume_async(std::uint64_t id);
@@ -128,8 +128,8 @@ private:
     };
     /// Posts f(*this) to the executor, to run inside a busy_scope.
     template <typename F>
-    void post_busy(F f) {
-        boost::asio::post(executor_, [self = shared_from_this(), f = std::move(f)]() mutable {
+    void post_busy(F&& f) {
+        boost::asio::post(executor_, [self = shared_from_this(), f = std::forward<F>(f)]() mutable {
             busy_scope busy(*self);
             f(*self);
         });
@@ -138,10 +138,10 @@ private:
     // ---- transfers (engine_impl.cpp) ----
     /// A submitted transfer: into libcurl, into the admission queue, or
     /// refused.
-    void start(transfer_ptr t, request req, body_sink* sink);
+    void start(transfer_ptr t, request&& req, body_sink* sink);
     /// Puts `t` into libcurl; false if it was completed instead (refused,
     /// or the engine shut down), its admission place then free again.
-    bool launch(transfer_ptr t, request req, body_sink* sink);
+    bool launch(transfer_ptr t, request&& req, body_sink* sink);
     /// A place under the admission limit came free: launches who waits.
     void admit_next();
     /// Completes every queued fetch with `ec`.

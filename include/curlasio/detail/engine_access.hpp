@@ -22,7 +22,7 @@ class engine_impl;
 std::uint64_t next_transfer_id(engine_impl& e) noexcept;
 /// From any thread: hands `t` and its request to the engine (posted).
 /// `sink`, when given, takes the body (and must outlive the transfer).
-void submit(engine_impl& e, transfer_ptr t, request req, body_sink* sink = nullptr);
+void submit(engine_impl& e, transfer_ptr t, request&& req, body_sink* sink = nullptr);
 /// The engine's executor.
 const boost::asio::any_io_executor& executor_of(const engine_impl& e) noexcept;
 /// From any thread: resumes transfer `id` after its sink paused (posted).

@@ -50,19 +50,22 @@ public:
         }
     }
 
-    void complete(error_code ec, response r) noexcept override {
+    void complete(error_code ec, response&& r) noexcept override {
         // Free the state before the upcall, so the handler may start the next
         // fetch with the same memory; then hand the handler to its executor.
         Handler handler(std::move(handler_));
         auto work = std::move(work_);
         free_self();
         auto alloc = boost::asio::get_associated_allocator(handler, std::allocator<void>());
+        // The response travels boxed: posting moves the function object
+        // several times, and a response is a few hundred bytes of strings.
         boost::asio::post(
             work.get_executor(),
-            boost::asio::bind_allocator(alloc, [h = std::move(handler), ec, r = std::move(r)]() mutable {
-                boost::asio::get_associated_cancellation_slot(h).clear();
-                std::move(h)(ec, std::move(r));
-            }));
+            boost::asio::bind_allocator(
+                alloc, [h = std::move(handler), ec, r = std::make_unique<response>(std::move(r))]() mutable {
+                    boost::asio::get_associated_cancellation_slot(h).clear();
+                    std::move(h)(ec, std::move(*r));
+                }));
     }
 
     void destroy() noexcept override { free_self(); }
@@ -104,7 +107,7 @@ struct fetch_cancellation {
 /// engine is known to exist, and one attempt of a retried one.
 template <typename Handler>
 void start_fetch(const std::shared_ptr<engine_impl>& engine, const engine::executor_type& ex,
-                 Handler&& handler, request req, body_sink* sink) {
+                 Handler&& handler, request&& req, body_sink* sink) {
     using op_type = fetch_op<std::decay_t<Handler>>;
     auto slot = boost::asio::get_associated_cancellation_slot(handler);
     std::decay_t<Handler> h(std::forward<Handler>(handler));

@@ -22,7 +22,7 @@ public:
     transfer& operator=(const transfer&) = delete;
 
     /// Frees *this, then schedules the handler with (ec, r) on its executor.
-    virtual void complete(error_code ec, response r) noexcept = 0;
+    virtual void complete(error_code ec, response&& r) noexcept = 0;
     /// Frees *this without running the handler (its io_context is gone).
     virtual void destroy() noexcept = 0;
 
