@@ -45,6 +45,24 @@ void engine_pool::make_engines(const std::vector<executor_type>& executors, cons
     }
 }
 
+engine_pool::engine_pool(engine_pool&& other) noexcept
+    : executor_(other.executor_), share_(std::move(other.share_)), placement_(std::move(other.placement_)),
+      engines_(std::move(other.engines_)) {
+    other.engines_.clear();
+}
+
+engine_pool& engine_pool::operator=(engine_pool&& other) noexcept {
+    if (this != &other) {
+        engines_.clear(); // aborts this pool's transfers
+        executor_ = other.executor_;
+        share_ = std::move(other.share_);
+        placement_ = std::move(other.placement_);
+        engines_ = std::move(other.engines_);
+        other.engines_.clear();
+    }
+    return *this;
+}
+
 engine_pool::~engine_pool() = default;
 
 void engine_pool::cancel() {

@@ -73,10 +73,11 @@ public:
     /// two engines). Throws std::invalid_argument when `executors` is empty.
     explicit engine_pool(const std::vector<executor_type>& executors, const engine_options& options = {});
 
-    engine_pool(engine_pool&&) noexcept = default;
+    /// Takes over `other`'s engines; `other` keeps only its executor.
+    engine_pool(engine_pool&& other) noexcept;
     /// Aborts this pool's transfers (as the destructor does), then takes
     /// over `other`'s.
-    engine_pool& operator=(engine_pool&&) noexcept = default;
+    engine_pool& operator=(engine_pool&& other) noexcept;
     ~engine_pool();
 
     /// The first engine's executor.
