@@ -11,6 +11,10 @@
 // mutex per curl_lock_data, so a DNS lookup never waits on a TLS session.
 // Lifetime: it must outlive every easy handle attached to it (each engine
 // holds it through a std::shared_ptr until its handles are freed).
+// TLS sessions: the share keeps 8 (libcurl 7.88's fixed size); a handle
+// attached to it looks at all 8, and after curl_easy_reset (a pooled spare)
+// at the first 5, libcurl's default count, which the reset restores. Enough
+// for a few TLS origins; more only cost full handshakes.
 
 #include <curl/curl.h>
 
