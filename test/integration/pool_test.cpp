@@ -9,6 +9,7 @@
 
 #include <curlasio/engine_pool.hpp>
 
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/cancellation_signal.hpp>
@@ -109,9 +110,20 @@ BOOST_AUTO_TEST_CASE(every_token_style) {
             if (e)
                 std::rethrow_exception(e);
         });
+    // The wrapper the pool adds keeps the handler's executor and allocator.
+    curlasio::test::tracking_executor tracker{io};
+    curlasio::test::counting_allocator<void> alloc;
+    async_fetch(p, request(server.url("/hello")),
+                asio::bind_allocator(alloc, asio::bind_executor(tracker, [&](error_code ec, response) {
+                                         BOOST_TEST(!ec);
+                                         BOOST_TEST(curlasio::test::tracking_executor::running_inside());
+                                         BOOST_TEST(alloc.live() == 0); // state freed before the upcall
+                                         ++done;
+                                     })));
+    BOOST_TEST(alloc.live() >= 1);
     // use_future, waited for after the loop.
     std::future<response> f = async_fetch(p, request(server.url("/hello")), asio::use_future);
-    BOOST_TEST_REQUIRE(run_until(io, [&] { return done == 3; }));
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return done == 4; }));
     BOOST_TEST_REQUIRE(
         run_until(io, [&] { return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready; }));
     BOOST_TEST(f.get().body == "hello world");
