@@ -69,9 +69,25 @@ BOOST_AUTO_TEST_CASE(a_closed_loop_opens_only_the_connections_it_needs) {
     BOOST_TEST(failed == 0);
     BOOST_TEST(server.connections_accepted() == std::size_t(in_flight));
     BOOST_TEST(total_in_flight(p) == 0u);
-    // Every engine took its share of the first wave.
-    for (std::size_t i = 0; i < p.size(); ++i)
-        BOOST_TEST(p.in_flight(i) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_fetch_goes_back_to_the_engine_with_the_idle_connection) {
+    // A on engine 0 and B on engine 1 at once; then B again, alone: both
+    // engines are idle, and the one holding B's idle connection takes it
+    // (the least loaded rule alone would pick engine 0 and connect anew).
+    curlasio::test::test_server other;
+    engine_pool p(io, 2);
+    probe a, b, again;
+    async_fetch(p, request(server.url("/hello")), probe_handler(a));
+    async_fetch(p, request(other.url("/hello")), probe_handler(b));
+    BOOST_TEST(p.in_flight(0) == 1u);
+    BOOST_TEST(p.in_flight(1) == 1u);
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return a.calls == 1 && b.calls == 1; }));
+    async_fetch(p, request(other.url("/hello")), probe_handler(again));
+    BOOST_TEST(p.in_flight(1) == 1u);
+    BOOST_TEST_REQUIRE(run_until(io, [&] { return again.calls == 1; }));
+    BOOST_TEST(!again.ec);
+    BOOST_TEST(other.connections_accepted() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(every_token_style) {
