@@ -314,7 +314,9 @@ error_code easy_handle::prepare(CURL* fresh, request&& req, body_sink* sink) {
     if (req.options.cookies) {
         // The share holds the cookies; COOKIEFILE "" turns the engine on
         // (the share already does; this says so whatever libcurl version).
-        // The handle is not reused afterwards: see release().
+        // The handle is not reused afterwards: see release(). In an engine
+        // pool the jar's share replaces the pool's (DNS cache and TLS
+        // sessions) for this request: a handle has one share.
         jar_ = std::move(req.options.cookies);
         set(CURLOPT_SHARE, jar_->native_handle());
         set(CURLOPT_COOKIEFILE, "");

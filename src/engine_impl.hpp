@@ -97,6 +97,10 @@ public:
                 stray_closed_.load(std::memory_order_relaxed)};
     }
 
+    /// For an engine pool, right after construction and before any fetch:
+    /// every easy handle of this engine uses `share` (DNS and TLS sessions).
+    void use_share(std::shared_ptr<dns_tls_share> share) noexcept { handles_.use_share(std::move(share)); }
+
     // ---- fault injection, for tests only (on the executor) ------------------------
     /// Cancels every socket wait and the timer behind libcurl's back, as a
     /// lost wake-up would: only the watchdog can recover.

@@ -3,8 +3,15 @@
 namespace curlasio::detail {
 
 CURL* handle_pool::take() noexcept {
-    if (spare_.empty())
-        return curl_easy_init();
+    if (spare_.empty()) {
+        CURL* h = curl_easy_init();
+        // Once per handle, not per transfer: libcurl's reset keeps the share.
+        if (h && share_ && curl_easy_setopt(h, CURLOPT_SHARE, share_->native_handle()) != CURLE_OK) {
+            curl_easy_cleanup(h);
+            return nullptr;
+        }
+        return h;
+    }
     CURL* h = spare_.back();
     spare_.pop_back();
     return h;

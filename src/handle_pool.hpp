@@ -19,9 +19,12 @@
 // a hook did to a connection lives in the connection cache, not the handle:
 // see tls_options::ssl_ctx_hook.)
 
+#include "dns_tls_share.hpp"
+
 #include <curl/curl.h>
 
 #include <cstddef>
+#include <memory>
 #include <vector>
 
 namespace curlasio::detail {
@@ -42,7 +45,15 @@ public:
     /// Frees every spare handle; later ones are freed at once.
     void clear() noexcept;
 
+    /// An engine pool's DNS and TLS session share, attached to every handle
+    /// made from now on (set before the first take()). A spare keeps it
+    /// through curl_easy_reset; a cookie jar's share replaces it for that
+    /// request, whose handle is then not pooled.
+    void use_share(std::shared_ptr<dns_tls_share> share) noexcept { share_ = std::move(share); }
+
 private:
+    // Declared first: outlives the handles attached to it (clear() frees them first anyway).
+    std::shared_ptr<dns_tls_share> share_;
     std::vector<CURL*> spare_;
     bool closed_ = false;
 };

@@ -6,6 +6,7 @@
 #include <curlasio/download_stream.hpp>
 #include <curlasio/engine.hpp>
 #include <curlasio/engine_options.hpp>
+#include <curlasio/engine_pool.hpp>
 #include <curlasio/error.hpp>
 #include <curlasio/method.hpp>
 #include <curlasio/request.hpp>
