@@ -1,10 +1,13 @@
 // curlasio_bench: one process per client run, so that its CPU time and peak
 // RSS are the client's alone.
 //
-//   curlasio_bench client <curlasio|curl_multi|curl_easy|beast> --url U
-//       [--concurrency N] [--requests M] [--max-seconds S] [--buffer-size B]
+//   curlasio_bench client <curlasio|floor|curl_multi_same_work|curl_multi|curl_easy|beast>
+//       --url U [--concurrency N] [--requests M] [--max-seconds S] [--buffer-size B]
 //       [--expect-bytes K] [--http2] [--insecure] [--connections C] [--discard-body]
-//     prints one JSON line; exits 1 unless every transfer succeeded.
+//       [--max-running R]
+//     prints one JSON line (with the heap allocations and, for the libcurl
+//     clients, the connections opened during the run); exits 1 unless every
+//     transfer succeeded.
 //
 //   curlasio_bench delay-server [--port P] [--delay-ms D] [--body-bytes B]
 //       [--max-seconds S]
@@ -87,11 +90,14 @@ std::string json_escape(const std::string& s) {
 }
 
 int usage() {
-    std::fprintf(stderr, "usage: curlasio_bench client <curlasio|curl_multi|curl_easy|beast> --url U "
-                         "[--concurrency N] [--requests M] [--max-seconds S] [--buffer-size B] "
-                         "[--expect-bytes K] [--http2] [--insecure] [--connections C] [--discard-body]\n"
-                         "       curlasio_bench delay-server [--port P] [--delay-ms D] "
-                         "[--body-bytes B] [--max-seconds S]\n");
+    std::fprintf(
+        stderr,
+        "usage: curlasio_bench client "
+        "<curlasio|floor|curl_multi_same_work|curl_multi|curl_easy|beast> --url U "
+        "[--concurrency N] [--requests M] [--max-seconds S] [--buffer-size B] "
+        "[--expect-bytes K] [--http2] [--insecure] [--connections C] [--discard-body] [--max-running R]\n"
+        "       curlasio_bench delay-server [--port P] [--delay-ms D] "
+        "[--body-bytes B] [--max-seconds S]\n");
     return 2;
 }
 
@@ -123,6 +129,8 @@ int run_client(int argc, char** argv) {
             o.expect_bytes = std::stol(value());
         else if (a == "--connections")
             o.connections = std::stol(value());
+        else if (a == "--max-running")
+            o.max_running = std::stol(value());
         else if (a == "--http2")
             o.http2 = true;
         else if (a == "--insecure")
@@ -142,12 +150,17 @@ int run_client(int argc, char** argv) {
     const long rss_before = current_rss_kb();
 
     rusage ru0{}, ru1{};
+    const bench::alloc_counts a0 = bench::allocations_so_far();
     getrusage(RUSAGE_SELF, &ru0);
     auto t0 = std::chrono::steady_clock::now();
     bench::client_result r;
     try {
         if (kind == "curlasio")
             r = bench::run_curlasio(o);
+        else if (kind == "floor")
+            r = bench::run_floor(o);
+        else if (kind == "curl_multi_same_work")
+            r = bench::run_curl_multi_same_work(o);
         else if (kind == "curl_multi")
             r = bench::run_curl_multi(o);
         else if (kind == "curl_easy")
@@ -161,15 +174,17 @@ int run_client(int argc, char** argv) {
     }
     auto t1 = std::chrono::steady_clock::now();
     getrusage(RUSAGE_SELF, &ru1);
+    const bench::alloc_counts a1 = bench::allocations_so_far();
 
     const long long user = micros(ru1.ru_utime) - micros(ru0.ru_utime);
     const long long sys = micros(ru1.ru_stime) - micros(ru0.ru_stime);
     std::printf("{\"client\":\"%s\",\"concurrency\":%ld,\"requested\":%ld,\"requests\":%ld,"
                 "\"ok\":%ld,\"seconds\":%.6f,\"user_us\":%lld,\"sys_us\":%lld,"
-                "\"max_rss_kb\":%ld,\"rss_before_kb\":%ld,\"error\":\"%s\"}\n",
+                "\"max_rss_kb\":%ld,\"rss_before_kb\":%ld,\"mallocs\":%llu,\"frees\":%llu,"
+                "\"connects\":%ld,\"error\":\"%s\"}\n",
                 kind.c_str(), o.concurrency, o.requests, r.completed, r.ok,
                 std::chrono::duration<double>(t1 - t0).count(), user, sys, peak_rss_kb(), rss_before,
-                json_escape(r.first_error).c_str());
+                a1.allocs - a0.allocs, a1.frees - a0.frees, r.connects, json_escape(r.first_error).c_str());
     std::fflush(stdout);
     curl_global_cleanup();
     return (r.completed > 0 && r.ok == r.completed && r.first_error.empty()) ? 0 : 1;

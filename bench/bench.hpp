@@ -20,12 +20,14 @@ struct client_options {
     bool insecure = false;     // no certificate verification (self-signed test cert)
     long connections = 0;      // max connections to the host; 0: = concurrency
     bool discard_body = false; // count body bytes instead of keeping them
+    long max_running = 0;      // curlasio: engine_options::max_running_transfers; 0: none
 };
 
 struct client_result {
     long completed = 0;      // transfers that finished (either way)
     long ok = 0;             // finished with status 200 and the expected size
     std::string first_error; // what went wrong first, if anything
+    long connects = -1;      // connections opened (CURLINFO_NUM_CONNECTS summed); -1: not counted
 };
 
 // Records one transfer's outcome.
@@ -50,8 +52,17 @@ inline bool out_of_time(std::chrono::steady_clock::time_point start, double max_
 client_result run_curlasio(const client_options& o);
 client_result run_curl_multi(const client_options& o);
 client_result run_curl_easy(const client_options& o);
+client_result run_floor(const client_options& o);
+client_result run_curl_multi_same_work(const client_options& o);
 client_result run_beast(const client_options& o);
 int run_delay_server(int argc, char** argv);
+
+// alloc_count.cpp: this binary's malloc family counts its calls.
+struct alloc_counts {
+    unsigned long long allocs = 0; // malloc, calloc, realloc, the aligned ones (operator new included)
+    unsigned long long frees = 0;  // free of a non-null pointer
+};
+alloc_counts allocations_so_far() noexcept;
 
 } // namespace bench
 

@@ -47,6 +47,8 @@ client_result run_curlasio(const client_options& o) {
     eo.max_idle_connections = o.connections;
     eo.multiplex = true;
     eo.max_concurrent_streams = 100;
+    // --max-running: the admission limit (0: none, the default).
+    eo.max_running_transfers = static_cast<std::size_t>(o.max_running);
     curlasio::engine eng(io, eo);
 
     // The same options as the plain libcurl loop (client_curl.cpp).

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 ONE_KIB = 1024
 
@@ -113,6 +114,7 @@ http {{
     listen 127.0.0.1:{port} backlog=4096;
     root {self.docroot};
     location / {{ }}
+    location = /nginx_status {{ stub_status; }}
   }}
 }}
 """
@@ -176,10 +178,55 @@ http {{
                 p.wait()
 
 
-def run_own_client(bench_bin, kind, url, conc, requests, extra, max_seconds):
+def nginx_accepts(port):
+    """Connections nginx accepted so far (stub_status), this query's own included."""
+    if not port:
+        return None
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/nginx_status", timeout=5) as f:
+            m = re.search(r"\n\s*(\d+)\s+\d+\s+\d+", f.read().decode())
+            return int(m.group(1)) if m else None
+    except OSError:
+        return None
+
+
+def count_syscalls(cmd, timeout):
+    """Runs cmd once more under perf stat (or strace -f -c): (syscalls, stdout).
+    A separate run: the CPU figures never come from a traced process."""
+    tmpf = tempfile.NamedTemporaryFile(prefix="syscalls-", delete=False)
+    tmpf.close()
+    try:
+        if shutil.which("perf"):
+            wrapped = ["perf", "stat", "-x", ",", "-e", "raw_syscalls:sys_enter", "-o", tmpf.name,
+                       "--"] + cmd
+        elif shutil.which("strace"):
+            wrapped = ["strace", "-f", "-c", "-o", tmpf.name] + cmd
+        else:
+            return None, ""
+        p = subprocess.run(wrapped, capture_output=True, text=True, timeout=timeout)
+        text = open(tmpf.name).read()
+        if wrapped[0] == "perf":
+            m = re.search(r"^\s*(\d+),[^\n]*raw_syscalls:sys_enter", text, re.M)
+        else:
+            m = re.search(r"^-+.*\n\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)", text, re.M)
+        return (int(m.group(1)) if m else None), p.stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None, ""
+    finally:
+        os.unlink(tmpf.name)
+
+
+SYSCALL_TOOL = "perf stat -e raw_syscalls:sys_enter" if shutil.which("perf") else \
+    ("strace -f -c" if shutil.which("strace") else None)
+
+
+def run_own_client(bench_bin, kind, url, conc, requests, extra, max_seconds, nginx_port=None,
+                   syscall_requests=None):
     cmd = [bench_bin, "client", kind, "--url", url, "--concurrency", str(conc),
            "--requests", str(requests), "--max-seconds", str(max_seconds)] + extra
+    before = nginx_accepts(nginx_port)
     rc, out, err, _, _ = run_measured(cmd, max_seconds + 60)
+    after = nginx_accepts(nginx_port)
     line = out.strip().splitlines()[-1] if out.strip() else ""
     try:
         r = json.loads(line)
@@ -187,26 +234,60 @@ def run_own_client(bench_bin, kind, url, conc, requests, extra, max_seconds):
         r = {"client": kind, "requests": 0, "ok": 0, "seconds": 0, "user_us": 0, "sys_us": 0,
              "max_rss_kb": 0, "error": f"rc={rc} {err.strip()[-300:]}"}
     r["rc"] = rc
+    if before is not None and after is not None:
+        r["connects_server"] = after - before - 1  # less the status query's own
+    if r.get("connects", -1) < 0:
+        r.pop("connects", None)
+    if syscall_requests:
+        add_syscalls(r, cmd[:cmd.index("--requests") + 1] + [str(syscall_requests)] +
+                     cmd[cmd.index("--requests") + 2:], max_seconds, own=True)
     return r
 
 
-def run_h2load(url, conc, requests, streams, h1, max_seconds):
-    cmd = ["h2load", "-n", str(requests), "-c", str(conc), "-t", "1", "-m", str(streams)]
-    if h1:
-        cmd.append("--h1")
-    cmd.append(url)
+def add_syscalls(r, cmd, max_seconds, own):
+    """Syscalls per request from a second, shorter run of the same client."""
+    n, out = count_syscalls(cmd, max_seconds + 120)
+    done = 0
+    if own:
+        try:
+            done = json.loads(out.strip().splitlines()[-1])["requests"]
+        except (ValueError, IndexError, KeyError):
+            done = 0
+    else:
+        m = re.search(r"requests: \d+ total, \d+ started, (\d+) done", out)
+        done = int(m.group(1)) if m else 0
+    if n is not None and done:
+        r["syscalls"] = n
+        r["syscall_run_requests"] = done
+        r["syscalls_per_req"] = n / done
+
+
+def run_h2load(url, conc, requests, streams, h1, max_seconds, nginx_port=None, syscall_requests=None):
+    def command(n):
+        cmd = ["h2load", "-n", str(n), "-c", str(conc), "-t", "1", "-m", str(streams)]
+        if h1:
+            cmd.append("--h1")
+        return cmd + [url]
+    cmd = command(requests)
+    before = nginx_accepts(nginx_port)
     rc, out, err, ru, hwm = run_measured(cmd, max_seconds + 60)
+    after = nginx_accepts(nginx_port)
     m = re.search(r"finished in ([\d.]+)(m?s)", out)
     done = re.search(r"requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded", out)
     codes = re.search(r"status codes: (\d+) 2xx", out)
     seconds = float(m.group(1)) / (1000.0 if m and m.group(2) == "ms" else 1.0) if m else 0.0
     requests_done = int(done.group(1)) if done else 0
     ok = min(int(done.group(2)), int(codes.group(1))) if done and codes else 0
-    return {"client": "h2load", "concurrency": conc, "requested": requests,
-            "requests": requests_done, "ok": ok, "seconds": seconds,
-            "user_us": int(ru.ru_utime * 1e6), "sys_us": int(ru.ru_stime * 1e6),
-            "max_rss_kb": hwm, "rc": rc,
-            "error": "" if rc == 0 and ok == requests else (err.strip() or out.strip())[-300:]}
+    r = {"client": "h2load", "concurrency": conc, "requested": requests,
+         "requests": requests_done, "ok": ok, "seconds": seconds,
+         "user_us": int(ru.ru_utime * 1e6), "sys_us": int(ru.ru_stime * 1e6),
+         "max_rss_kb": hwm, "rc": rc,
+         "error": "" if rc == 0 and ok == requests else (err.strip() or out.strip())[-300:]}
+    if before is not None and after is not None:
+        r["connects_server"] = after - before - 1
+    if syscall_requests:
+        add_syscalls(r, command(syscall_requests), max_seconds, own=False)
+    return r
 
 
 def proc_cpu_us(pid):
@@ -302,6 +383,13 @@ def derive(r):
     secs = r.get("seconds", 0) or 1e-9
     r["rps"] = r.get("requests", 0) / secs
     r["cpu_us_per_req"] = (r.get("user_us", 0) + r.get("sys_us", 0)) / n
+    if "mallocs" in r:
+        r["mallocs_per_req"] = r["mallocs"] / n
+    # Connections opened: nginx's own count where there is one, else libcurl's.
+    if "connects_server" in r:
+        r["connects_per_run"] = r["connects_server"]
+    elif "connects" in r:
+        r["connects_per_run"] = r["connects"]
     if r.get("body_bytes"):
         r["mib_per_s"] = r.get("requests", 0) * r["body_bytes"] / (1 << 20) / secs
     return r
@@ -320,14 +408,18 @@ def main():
     big = args.big_bytes or (8 << 20 if smoke else 1 << 30)
     # (requests, max seconds per run); a run stops starting transfers when the
     # time is up, so the whole bench is bounded either way.
+    # h1: (in flight, requests, requests of the syscall-counting run or None).
     if smoke:
-        h1 = [(1, 200), (64, 2000), (1000, 3000)]
-        h2_requests, slow_conc, slow_requests, slow_delay, max_s = 1000, 200, 400, 100, 10
+        h1 = [(1, 200, None), (64, 2000, 500), (1000, 3000, None)]
+        admit = (1000, 64, 3000)  # (outstanding, max running, requests)
+        h2_requests, h2_sys, slow_conc, slow_requests, slow_delay, max_s = 1000, None, 200, 400, 100, 10
         big_reps = 1
     else:
-        h1 = [(1, 20000), (64, 60000), (1000, 60000), (4000, 60000)]
-        h2_requests, slow_conc, slow_requests, slow_delay, max_s = 60000, 4000, 8000, 1000, 15
+        h1 = [(1, 20000, 3000), (64, 50000, 10000), (1000, 60000, 10000), (4000, 60000, 12000)]
+        admit = (4000, 64, 60000)
+        h2_requests, h2_sys, slow_conc, slow_requests, slow_delay, max_s = 60000, 10000, 4000, 8000, 1000, 15
         big_reps = 3
+    h1_clients = ("curlasio", "floor", "curl_multi_same_work", "curl_multi", "beast")
     have_h2load = shutil.which("h2load") is not None
     if not have_h2load:
         print("skip: h2load not installed (ceiling column)")
@@ -351,19 +443,33 @@ def main():
             if not good:
                 failures.append(f"{workload} {r['client']}: {r['ok']}/{r['requests']} ok; "
                                 f"{r.get('error', '')}")
-            print(f"  {workload:<14} {r['client']:<11} c={conc:<5} n={r['requests']:<7} "
+            extra = ""
+            if "mallocs_per_req" in r:
+                extra += f" mallocs/req {r['mallocs_per_req']:.1f}"
+            if "syscalls_per_req" in r:
+                extra += f" syscalls/req {r['syscalls_per_req']:.2f}"
+            if "connects_per_run" in r:
+                extra += f" connects {r['connects_per_run']}"
+            print(f"  {workload:<18} {r['client']:<20} c={conc:<5} n={r['requests']:<7} "
                   f"{r['rps']:>10.1f} req/s {r['cpu_us_per_req']:>8.1f} us/req "
-                  f"rss {r['max_rss_kb']:>7} KiB {'ok' if good else 'FAILED'}", flush=True)
+                  f"rss {r['max_rss_kb']:>7} KiB{extra} {'ok' if good else 'FAILED'}", flush=True)
 
         if servers.nginx_port:
             url = f"http://127.0.0.1:{servers.nginx_port}/1k.bin"
-            for conc, n in h1:
+            port = servers.nginx_port
+            for conc, n, sys_n in h1:
                 w = f"h1_{conc}"
-                for kind in ("curlasio", "curl_multi", "beast"):
+                for kind in h1_clients:
                     record(w, conc, run_own_client(args.bin, kind, url, conc, n,
-                                                   ["--expect-bytes", str(ONE_KIB)], max_s))
+                                                   ["--expect-bytes", str(ONE_KIB)], max_s, port, sys_n))
                 if have_h2load:
-                    record(w, conc, run_h2load(url, conc, n, 1, True, max_s))
+                    record(w, conc, run_h2load(url, conc, n, 1, True, max_s, port, sys_n))
+            # Many outstanding, few inside libcurl: the engine's admission limit.
+            out_n, running, n = admit
+            record(f"h1_{out_n}_admit{running}", out_n,
+                   run_own_client(args.bin, "curlasio", url, out_n, n,
+                                  ["--expect-bytes", str(ONE_KIB), "--max-running", str(running)],
+                                  max_s, port, None if smoke else 12000))
             url = f"http://127.0.0.1:{servers.nginx_port}/big.bin"
             # One download per process, clients interleaved, the median run of
             # each kept: single big downloads vary by 2x or more on a shared VM.
@@ -404,11 +510,11 @@ def main():
         if servers.h2_port:
             url = f"https://127.0.0.1:{servers.h2_port}/1k.bin"
             extra = ["--expect-bytes", str(ONE_KIB), "--http2", "--insecure", "--connections", "1"]
-            for kind in ("curlasio", "curl_multi"):
+            for kind in ("curlasio", "floor", "curl_multi_same_work", "curl_multi"):
                 record("h2_tls_100", 100, run_own_client(args.bin, kind, url, 100, h2_requests,
-                                                         extra, max_s))
+                                                         extra, max_s, None, h2_sys))
             if have_h2load:
-                record("h2_tls_100", 100, run_h2load(url, 1, h2_requests, 100, False, max_s))
+                record("h2_tls_100", 100, run_h2load(url, 1, h2_requests, 100, False, max_s, None, h2_sys))
 
         delay_port = servers.start_delay(slow_delay)
         servers.delay_port = delay_port
@@ -434,6 +540,7 @@ def main():
 
     report = analyse(results, slow_conc)
     report["machine"] = machine()
+    report["syscall_tool"] = SYSCALL_TOOL
     report["elapsed_seconds"] = round(elapsed, 1)
     report["big_bytes"] = big
     report["failures"] = failures
@@ -459,10 +566,15 @@ def find(results, workload, client):
 
 
 def analyse(results, slow_conc):
-    baselines = ("curl_multi", "curl_easy", "beast", "h2load")
+    baselines = ("floor", "curl_multi_same_work", "curl_multi", "curl_easy", "beast", "h2load")
     for r in results:
         if r["client"] != "curlasio":
             continue
+        fl = find(results, r["workload"], "floor")
+        if fl and "mallocs_per_req" in fl and "mallocs_per_req" in r:
+            r["engine_mallocs_per_req"] = r["mallocs_per_req"] - fl["mallocs_per_req"]
+        if fl and "syscalls_per_req" in fl and "syscalls_per_req" in r:
+            r["engine_syscalls_per_req"] = r["syscalls_per_req"] - fl["syscalls_per_req"]
         ratios = {}
         for b in baselines:
             br = find(results, r["workload"], b)
@@ -477,10 +589,34 @@ def analyse(results, slow_conc):
         if value is None:
             targets.append({"target": name, "value": None, "limit": limit, "met": None})
             return
-        met = value >= limit if op == ">=" else value <= limit
+        met = {">=": value >= limit, "<=": value <= limit, "<": value < limit,
+               "==": value == limit}[op]
         targets.append({"target": name, "value": round(value, 3), "limit": limit, "op": op,
                         "met": met})
 
+    def cpu_ratio(wa, ca, wb, cb):
+        x, y = find(results, wa, ca), find(results, wb, cb)
+        if x and y and y["cpu_us_per_req"] > 0 and x["requests"] and y["requests"]:
+            return x["cpu_us_per_req"] / y["cpu_us_per_req"]
+        return None
+
+    # Issue 9's targets.
+    for w in ("h1_1", "h1_64"):
+        target(f"{w}: curlasio CPU/req vs floor", cpu_ratio(w, "curlasio", w, "floor"), 1.05, "<=")
+        target(f"{w}: curlasio CPU/req vs curl_multi_same_work",
+               cpu_ratio(w, "curlasio", w, "curl_multi_same_work"), 1.0, "<")
+    a = find(results, "h1_64", "curlasio")
+    target(f"h1_64: connections opened by curlasio over {a['requests'] if a else '?'} requests",
+           a.get("connects_per_run") if a else None, 64, "==")
+    target("h1_64: engine's own mallocs/req (curlasio - floor)",
+           a.get("engine_mallocs_per_req") if a else None, 2, "<=")
+    target("curlasio CPU/req, 4000 connections vs 64", cpu_ratio("h1_4000", "curlasio", "h1_64", "curlasio"),
+           2.5, "<=")
+    admit_w = next((r["workload"] for r in results if "_admit" in r["workload"]), None)
+    target(f"curlasio CPU/req, {admit_w or 'admit'} (outstanding, admission limit) vs 64 in flight",
+           cpu_ratio(admit_w, "curlasio", "h1_64", "curlasio") if admit_w else None, 1.2, "<=")
+
+    # Earlier targets (bench/README.md).
     a, m, b = (find(results, "h1_64", c) for c in ("curlasio", "curl_multi", "beast"))
     target("h1 64 in flight: req/s vs plain libcurl loop",
            a and m and a["rps"] / m["rps"], 1.3, ">=")
@@ -530,19 +666,32 @@ def rps_cell(r):
 
 def render(report):
     lines = ["| workload | client | in flight | requests | req/s | CPU µs/req | peak RSS KiB "
+             "| mallocs/req | engine mallocs/req | syscalls/req | connects "
+             "| CPU ÷ floor | CPU ÷ curl_multi_same_work "
              "| req/s ÷ curl_multi | CPU ÷ curl_multi | req/s ÷ beast | CPU ÷ beast "
              "| req/s ÷ h2load | req/s ÷ curl_easy |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in report["results"]:
         rt = r.get("ratios", {})
 
         def cell(b, k):
             return f"{rt[b][k]:.2f}" if b in rt else ""
+
+        def num(k, fmt):
+            return format(r[k], fmt) if k in r else ""
         lines.append(f"| {r['workload']} | {r['client']} | {r['concurrency']} | {r['requests']} "
                      f"| {rps_cell(r)} | {r['cpu_us_per_req']:.1f} | {r['max_rss_kb']} "
+                     f"| {num('mallocs_per_req', '.1f')} | {num('engine_mallocs_per_req', '.1f')} "
+                     f"| {num('syscalls_per_req', '.2f')} | {num('connects_per_run', 'd')} "
+                     f"| {cell('floor', 'cpu')} | {cell('curl_multi_same_work', 'cpu')} "
                      f"| {cell('curl_multi', 'rps')} | {cell('curl_multi', 'cpu')} "
                      f"| {cell('beast', 'rps')} | {cell('beast', 'cpu')} "
                      f"| {cell('h2load', 'rps')} | {cell('curl_easy', 'rps')} |")
+    lines.append("")
+    lines.append(f"syscalls/req: a second, shorter run of the same client under "
+                 f"`{report.get('syscall_tool')}` (never the run the CPU figures come from); "
+                 "connects: nginx's stub_status accepts where the server is nginx, else the "
+                 "sum of CURLINFO_NUM_CONNECTS (libcurl clients only).")
     lines.append("")
     lines.append("| target | value | limit | met |")
     lines.append("|---|---:|---:|---|")
@@ -556,13 +705,14 @@ def plot(results, out):
     if not shutil.which("gnuplot"):
         print("skip: gnuplot not installed (no PNG)")
         return
-    clients = ["curlasio", "curl_multi", "beast", "h2load"]
+    clients = ["curlasio", "floor", "curl_multi_same_work", "curl_multi", "beast", "h2load"]
     data = os.path.join(out, "cpu_per_request.dat")
     with open(data, "w") as f:
         for c in clients:
             f.write(f"# {c}\n")
             for r in results:
-                if r["client"] == c and r["workload"].startswith("h1_"):
+                if r["client"] == c and r["workload"].startswith("h1_") and \
+                        "_admit" not in r["workload"]:
                     f.write(f"{r['concurrency']} {r['cpu_us_per_req']:.3f}\n")
             f.write("\n\n")
     png = os.path.join(out, "cpu_per_request.png")

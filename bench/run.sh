@@ -21,6 +21,8 @@ command -v gnuplot >/dev/null || need+=(gnuplot-nox)
 command -v openssl >/dev/null || need+=(openssl)
 command -v wrk >/dev/null || need+=(wrk)
 command -v curl >/dev/null || need+=(curl)
+# syscalls per request: perf stat if it is there, else strace -c
+command -v perf >/dev/null || command -v strace >/dev/null || need+=(strace)
 if ((${#need[@]})) && [[ "${NO_INSTALL:-0}" != 1 ]]; then
   sudo=""
   [[ $(id -u) -eq 0 ]] || sudo="sudo -n"
