@@ -95,7 +95,8 @@ int usage() {
         "usage: curlasio_bench client "
         "<curlasio|floor|curl_multi_same_work|curl_multi|curl_easy|beast> --url U "
         "[--concurrency N] [--requests M] [--max-seconds S] [--buffer-size B] "
-        "[--expect-bytes K] [--http2] [--insecure] [--connections C] [--discard-body] [--max-running R]\n"
+        "[--expect-bytes K] [--http2] [--insecure] [--connections C] [--discard-body] [--max-running R] "
+        "[--engines E] [--threads T]\n"
         "       curlasio_bench delay-server [--port P] [--delay-ms D] "
         "[--body-bytes B] [--max-seconds S]\n");
     return 2;
@@ -131,6 +132,10 @@ int run_client(int argc, char** argv) {
             o.connections = std::stol(value());
         else if (a == "--max-running")
             o.max_running = std::stol(value());
+        else if (a == "--engines")
+            o.engines = std::stol(value());
+        else if (a == "--threads")
+            o.threads = std::stol(value());
         else if (a == "--http2")
             o.http2 = true;
         else if (a == "--insecure")

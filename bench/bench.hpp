@@ -21,6 +21,8 @@ struct client_options {
     long connections = 0;      // max connections to the host; 0: = concurrency
     bool discard_body = false; // count body bytes instead of keeping them
     long max_running = 0;      // curlasio: engine_options::max_running_transfers; 0: none
+    long engines = 1;          // curlasio: more than 1 (or threads > 1): an engine_pool
+    long threads = 1;          // curlasio: io_context threads the pool's engines are spread over
 };
 
 struct client_result {

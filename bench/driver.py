@@ -412,11 +412,13 @@ def main():
     if smoke:
         h1 = [(1, 200, None), (64, 2000, 500), (1000, 3000, None)]
         admit = (1000, 64, 3000)  # (outstanding, max running, requests)
+        pools = [(1000, 4, 1, 3000), (64, 2, 2, 2000)]  # (in flight, engines, threads, requests)
         h2_requests, h2_sys, slow_conc, slow_requests, slow_delay, max_s = 1000, None, 200, 400, 100, 10
         big_reps = 1
     else:
         h1 = [(1, 20000, 3000), (64, 50000, 10000), (1000, 60000, 10000), (4000, 60000, 12000)]
         admit = (4000, 64, 60000)
+        pools = [(4000, 16, 1, 60000), (64, 2, 2, 50000)]
         h2_requests, h2_sys, slow_conc, slow_requests, slow_delay, max_s = 60000, 10000, 4000, 8000, 1000, 15
         big_reps = 3
     h1_clients = ("curlasio", "floor", "curl_multi_same_work", "curl_multi", "beast")
@@ -470,6 +472,13 @@ def main():
                    run_own_client(args.bin, "curlasio", url, out_n, n,
                                   ["--expect-bytes", str(ONE_KIB), "--max-running", str(running)],
                                   max_s, port, None if smoke else 12000))
+            # The engine pool: several CURLMs on one thread (thousands of
+            # connections), and one engine per thread (every core).
+            for conc, engines, threads, n in pools:
+                record(f"h1_{conc}_pool{engines}x{threads}t", conc,
+                       run_own_client(args.bin, "curlasio", url, conc, n,
+                                      ["--expect-bytes", str(ONE_KIB), "--engines", str(engines),
+                                       "--threads", str(threads)], max_s, port, None))
             url = f"http://127.0.0.1:{servers.nginx_port}/big.bin"
             # One download per process, clients interleaved, the median run of
             # each kept: single big downloads vary by 2x or more on a shared VM.
@@ -612,6 +621,13 @@ def analyse(results, slow_conc):
            a.get("engine_mallocs_per_req") if a else None, 2, "<=")
     target("curlasio CPU/req, 4000 connections vs 64", cpu_ratio("h1_4000", "curlasio", "h1_64", "curlasio"),
            2.5, "<=")
+    pool1 = next((r["workload"] for r in results if "_pool" in r["workload"] and r["workload"].endswith("x1t")), None)
+    target(f"curlasio CPU/req, {pool1 or 'pool on one thread'} vs one engine at 64",
+           cpu_ratio(pool1, "curlasio", "h1_64", "curlasio") if pool1 else None, 2.5, "<=")
+    pool2 = next((r["workload"] for r in results if r["workload"].startswith("h1_64_pool")), None)
+    p2, m64 = (find(results, pool2, "curlasio") if pool2 else None), find(results, "h1_64", "curl_multi")
+    target(f"{pool2 or 'pool over threads'}: req/s vs plain libcurl loop at 64",
+           p2["rps"] / m64["rps"] if p2 and m64 and m64["rps"] > 0 else None, 1.3, ">=")
     admit_w = next((r["workload"] for r in results if "_admit" in r["workload"]), None)
     target(f"curlasio CPU/req, {admit_w or 'admit'} (outstanding, admission limit) vs 64 in flight",
            cpu_ratio(admit_w, "curlasio", "h1_64", "curlasio") if admit_w else None, 1.2, "<=")
@@ -712,7 +728,7 @@ def plot(results, out):
             f.write(f"# {c}\n")
             for r in results:
                 if r["client"] == c and r["workload"].startswith("h1_") and \
-                        "_admit" not in r["workload"]:
+                        "_admit" not in r["workload"] and "_pool" not in r["workload"]:
                     f.write(f"{r['concurrency']} {r['cpu_us_per_req']:.3f}\n")
             f.write("\n\n")
     png = os.path.join(out, "cpu_per_request.png")
