@@ -35,6 +35,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/unordered/unordered_flat_map.hpp>
 
 #include <curl/curl.h>
 
@@ -204,8 +205,10 @@ private:
     // I/O objects of the executor's context; destroyed early by
     // context_shutdown(), since their services die with the context.
     std::optional<boost::asio::steady_timer> timer_;
-    std::vector<std::unique_ptr<descriptor>> descriptors_;   // our duplicates, indexed by libcurl's fd
-    std::unordered_map<std::uint64_t, transfer*> transfers_; // inside libcurl
+    std::vector<std::unique_ptr<descriptor>> descriptors_; // our duplicates, indexed by libcurl's fd
+    // Inside libcurl, by id: an open-addressing table (no allocation per
+    // transfer once it has grown to the engine's load).
+    boost::unordered_flat_map<std::uint64_t, transfer*> transfers_;
     // The admission limit (absent without one) and the fetches it holds back,
     // with what they will fetch.
     struct queued_fetch {

@@ -12,6 +12,8 @@
 
 #include <curlasio/error.hpp>
 
+#include <boost/container/small_vector.hpp>
+
 #include <chrono>
 #include <functional>
 #include <vector>
@@ -61,8 +63,10 @@ struct retry_options {
     /// connection that could not be made (condition::connect_failed) is
     /// retried for every method: nothing was sent.
     bool retry_non_idempotent = false;
-    /// HTTP statuses that are retried (a status is not an error_code).
-    std::vector<int> statuses{502, 503, 504};
+    /// HTTP statuses that are retried (a status is not an error_code). A
+    /// vector with room for 8 in place: copying a request allocates nothing
+    /// for it.
+    boost::container::small_vector<int, 8> statuses{502, 503, 504};
     /// 429 Too Many Requests is retried when, and only when, it carries a
     /// Retry-After that parses (and honour_retry_after is set): without one
     /// the server said nothing about when coming back would help.
