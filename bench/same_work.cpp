@@ -11,29 +11,6 @@ namespace {
 
 constexpr std::size_t max_header_size = 256 * 1024; // request_options::limits default
 
-unsigned message_version(CURL* h) noexcept {
-    long version = 0;
-    curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &version);
-    switch (version) {
-    case CURL_HTTP_VERSION_1_0:
-        return 10;
-    case CURL_HTTP_VERSION_1_1:
-        return 11;
-    case CURL_HTTP_VERSION_2_0:
-        return 20;
-    case CURL_HTTP_VERSION_3:
-        return 30;
-    default:
-        return 0;
-    }
-}
-
-std::chrono::microseconds info_time(CURL* h, CURLINFO what) noexcept {
-    curl_off_t v = 0;
-    curl_easy_getinfo(h, what, &v);
-    return std::chrono::microseconds(v);
-}
-
 } // namespace
 
 CURLcode same_work_transfer::prepare(CURL* h) {
@@ -89,7 +66,7 @@ bool same_work_transfer::tell_head() noexcept {
     curl_easy_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
     char* url = nullptr;
     curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &url);
-    (void)message_version(h);
+    (void)curlasio::detail::message_version(h);
     // string_sink::on_head: reserve what is announced.
     if (length > 0 && !o_.discard_body) {
         try {
@@ -148,29 +125,7 @@ curlasio::response same_work_transfer::take_response() {
     long code = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
     r.status = static_cast<int>(code);
-    long connect_code = 0;
-    curl_easy_getinfo(h, CURLINFO_HTTP_CONNECTCODE, &connect_code);
-    r.connect_status = static_cast<int>(connect_code);
-    char* url = nullptr;
-    if (curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url)
-        r.effective_url = url;
-    r.version = message_version(h);
-    curl_easy_getinfo(h, CURLINFO_REDIRECT_COUNT, &r.redirect_count);
-    char* ip = nullptr;
-    if (curl_easy_getinfo(h, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip)
-        r.remote_address = ip;
-    long port = 0;
-    curl_easy_getinfo(h, CURLINFO_PRIMARY_PORT, &port);
-    r.remote_port = static_cast<unsigned short>(port);
-    r.times.name_lookup = info_time(h, CURLINFO_NAMELOOKUP_TIME_T);
-    r.times.connect = info_time(h, CURLINFO_CONNECT_TIME_T);
-    r.times.tls_handshake = info_time(h, CURLINFO_APPCONNECT_TIME_T);
-    r.times.first_byte = info_time(h, CURLINFO_STARTTRANSFER_TIME_T);
-    r.times.total = info_time(h, CURLINFO_TOTAL_TIME_T);
-    r.times.redirect = info_time(h, CURLINFO_REDIRECT_TIME_T);
-    curl_off_t got = 0;
-    curl_easy_getinfo(h, CURLINFO_SIZE_DOWNLOAD_T, &got);
-    r.bytes_received = static_cast<std::uint64_t>(got);
+    curlasio::detail::read_transfer_info(h, r); // the library's own, as easy_handle does
     return r;
 }
 

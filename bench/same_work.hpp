@@ -11,6 +11,7 @@
 
 #include "bench.hpp"
 
+#include <curlasio/detail/easy_handle.hpp>
 #include <curlasio/detail/response_head_parser.hpp>
 #include <curlasio/response.hpp>
 

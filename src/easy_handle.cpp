@@ -171,12 +171,6 @@ bool reuses_h2c_badly() noexcept {
     return affected;
 }
 
-std::chrono::microseconds info_time(CURL* h, CURLINFO what) noexcept {
-    curl_off_t v = 0;
-    curl_easy_getinfo(h, what, &v);
-    return std::chrono::microseconds(v);
-}
-
 } // namespace
 
 easy_handle::~easy_handle() {
@@ -692,7 +686,6 @@ bool easy_handle::may_be_followed() const noexcept {
     return redirect && follow_redirects_ && head_.headers().contains("location");
 }
 
-namespace {
 unsigned message_version(CURL* h) noexcept {
     long version = 0;
     curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &version);
@@ -709,7 +702,40 @@ unsigned message_version(CURL* h) noexcept {
         return 0;
     }
 }
+
+namespace {
+std::chrono::microseconds info_time(CURL* h, CURLINFO what) noexcept {
+    curl_off_t v = 0;
+    curl_easy_getinfo(h, what, &v);
+    return std::chrono::microseconds(v);
+}
 } // namespace
+
+void read_transfer_info(CURL* h, response& r) {
+    long connect_code = 0;
+    curl_easy_getinfo(h, CURLINFO_HTTP_CONNECTCODE, &connect_code);
+    r.connect_status = static_cast<int>(connect_code);
+    char* url = nullptr;
+    if (curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url)
+        r.effective_url = url;
+    r.version = message_version(h);
+    curl_easy_getinfo(h, CURLINFO_REDIRECT_COUNT, &r.redirect_count);
+    char* ip = nullptr;
+    if (curl_easy_getinfo(h, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip)
+        r.remote_address = ip;
+    long port = 0;
+    curl_easy_getinfo(h, CURLINFO_PRIMARY_PORT, &port);
+    r.remote_port = static_cast<unsigned short>(port);
+    r.times.name_lookup = info_time(h, CURLINFO_NAMELOOKUP_TIME_T);
+    r.times.connect = info_time(h, CURLINFO_CONNECT_TIME_T);
+    r.times.tls_handshake = info_time(h, CURLINFO_APPCONNECT_TIME_T);
+    r.times.first_byte = info_time(h, CURLINFO_STARTTRANSFER_TIME_T);
+    r.times.total = info_time(h, CURLINFO_TOTAL_TIME_T);
+    r.times.redirect = info_time(h, CURLINFO_REDIRECT_TIME_T);
+    curl_off_t got = 0;
+    curl_easy_getinfo(h, CURLINFO_SIZE_DOWNLOAD_T, &got);
+    r.bytes_received = static_cast<std::uint64_t>(got);
+}
 
 bool easy_handle::tell_head() noexcept {
     head_told_ = true;
@@ -800,29 +826,7 @@ response easy_handle::take_response(CURLcode result) {
             r.reason.clear();
             r.headers.clear();
         }
-        long connect_code = 0;
-        curl_easy_getinfo(h, CURLINFO_HTTP_CONNECTCODE, &connect_code);
-        r.connect_status = static_cast<int>(connect_code);
-        char* url = nullptr;
-        if (curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url)
-            r.effective_url = url;
-        r.version = message_version(h);
-        curl_easy_getinfo(h, CURLINFO_REDIRECT_COUNT, &r.redirect_count);
-        char* ip = nullptr;
-        if (curl_easy_getinfo(h, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip)
-            r.remote_address = ip;
-        long port = 0;
-        curl_easy_getinfo(h, CURLINFO_PRIMARY_PORT, &port);
-        r.remote_port = static_cast<unsigned short>(port);
-        r.times.name_lookup = info_time(h, CURLINFO_NAMELOOKUP_TIME_T);
-        r.times.connect = info_time(h, CURLINFO_CONNECT_TIME_T);
-        r.times.tls_handshake = info_time(h, CURLINFO_APPCONNECT_TIME_T);
-        r.times.first_byte = info_time(h, CURLINFO_STARTTRANSFER_TIME_T);
-        r.times.total = info_time(h, CURLINFO_TOTAL_TIME_T);
-        r.times.redirect = info_time(h, CURLINFO_REDIRECT_TIME_T);
-        curl_off_t got = 0;
-        curl_easy_getinfo(h, CURLINFO_SIZE_DOWNLOAD_T, &got);
-        r.bytes_received = static_cast<std::uint64_t>(got);
+        read_transfer_info(h, r);
     }
     if (exception_) {
         r.callback_exception = exception_;

@@ -184,6 +184,15 @@ private:
     char error_buffer_[CURL_ERROR_SIZE] = {};
 };
 
+/// The response's HTTP version as Beast counts it (11 for HTTP/1.1, 20, 30;
+/// 0 when libcurl names none).
+unsigned message_version(CURL* h) noexcept;
+/// What libcurl knows of a finished transfer beyond its status and body:
+/// the CONNECT status, effective URL, version, redirect count, peer address
+/// and port, timings and bytes received, into `r` (the bench's baseline does
+/// the same work through it).
+void read_transfer_info(CURL* h, response& r);
+
 } // namespace curlasio::detail
 
 #endif
