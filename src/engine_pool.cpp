@@ -10,8 +10,36 @@
 namespace curlasio {
 namespace detail {
 
-pool_slot pool_place(pool_placement& p, const std::string& url) noexcept {
-    const auto t = p.place(origin_key(url));
+namespace {
+
+using context_executor = boost::asio::io_context::executor_type;
+
+const context_executor* context_of(const engine& e) noexcept {
+    return e.get_executor().target<context_executor>();
+}
+
+// The group of the engines the calling thread runs, or no_group: the first
+// engine of each group is asked (groups are numbered in order of first
+// appearance).
+std::uint32_t group_here(const pool_placement& p, const std::vector<engine>& engines) noexcept {
+    std::uint32_t next_new = 0;
+    for (std::size_t e = 0; e < engines.size() && next_new < p.groups(); ++e) {
+        if (p.group(e) != next_new)
+            continue;
+        ++next_new;
+        const context_executor* ex = context_of(engines[e]);
+        if (ex && ex->running_in_this_thread())
+            return p.group(e);
+    }
+    return pool_placement::no_group;
+}
+
+} // namespace
+
+pool_slot pool_place(pool_placement& p, const std::vector<engine>& engines, const std::string& url) noexcept {
+    // With one group every engine is as local as any other.
+    const std::uint32_t here = p.groups() > 1 ? group_here(p, engines) : pool_placement::no_group;
+    const auto t = p.place(origin_key(url), here);
     return {t.engine, t.slot};
 }
 
@@ -36,7 +64,23 @@ engine_pool::engine_pool(const std::vector<executor_type>& executors, const engi
 
 void engine_pool::make_engines(const std::vector<executor_type>& executors, const engine_options& options) {
     share_ = std::make_shared<detail::dns_tls_share>();
-    placement_ = std::make_shared<detail::pool_placement>(executors.size());
+    // Engines on one io_context form a group (the placement keeps a fetch
+    // on its caller's thread when it can); any other executor is a group of
+    // its own.
+    std::vector<std::uint32_t> groups;
+    std::vector<const boost::asio::io_context*> contexts;
+    groups.reserve(executors.size());
+    for (const auto& ex : executors) {
+        const auto* io = ex.target<boost::asio::io_context::executor_type>();
+        const boost::asio::io_context* key = io ? &io->context() : nullptr;
+        std::uint32_t g = 0;
+        while (g < contexts.size() && (key == nullptr || contexts[g] != key))
+            ++g;
+        if (g == contexts.size())
+            contexts.push_back(key);
+        groups.push_back(g);
+    }
+    placement_ = std::make_shared<detail::pool_placement>(groups);
     engines_.reserve(executors.size());
     for (const auto& ex : executors) {
         engines_.emplace_back(ex, options);

@@ -41,8 +41,9 @@ struct pool_slot {
     std::uint32_t engine = 0;
     std::uint32_t slot = 0;
 };
-/// From any thread: picks the engine for a fetch to `url` and counts it.
-pool_slot pool_place(pool_placement& p, const std::string& url) noexcept;
+/// From any thread: picks the engine of `engines` for a fetch to `url`
+/// (one of the calling thread's own if it runs some) and counts it.
+pool_slot pool_place(pool_placement& p, const std::vector<engine>& engines, const std::string& url) noexcept;
 /// From any thread: the fetch placed at `s` ended (`ok`: successfully).
 void pool_finished(pool_placement& p, pool_slot s, bool ok) noexcept;
 template <typename Handler>
@@ -165,7 +166,7 @@ public:
         using wrapped = detail::pool_completion<std::decay_t<Handler>>;
         if (pool_.engines_.empty())
             return fail(std::forward<Handler>(handler));
-        const detail::pool_slot s = detail::pool_place(*pool_.placement_, req.url);
+        const detail::pool_slot s = detail::pool_place(*pool_.placement_, pool_.engines_, req.url);
         // The engine's own initiation: its cancellation, exactly-once and
         // executor rules are the pool's.
         initiate_fetch(pool_.engines_[s.engine])(

@@ -48,16 +48,36 @@ std::uint64_t origin_key(std::string_view url) noexcept {
 pool_placement::pool_placement(std::size_t engines)
     : count_(engines == 0 ? 1 : engines), counters_(new engine_counters[count_]) {}
 
-pool_placement::ticket pool_placement::place(std::uint64_t origin) noexcept {
+pool_placement::pool_placement(const std::vector<std::uint32_t>& group_of_engine)
+    : pool_placement(group_of_engine.size()) {
+    for (std::size_t e = 0; e < group_of_engine.size(); ++e) {
+        counters_[e].group = group_of_engine[e];
+        if (group_of_engine[e] >= groups_)
+            groups_ = group_of_engine[e] + 1;
+    }
+}
+
+std::uint32_t pool_placement::group(std::size_t engine) const noexcept {
+    return engine < count_ ? counters_[engine].group : no_group;
+}
+
+pool_placement::ticket pool_placement::place(std::uint64_t origin, std::uint32_t here) noexcept {
     const std::uint32_t slot = slot_of(origin);
+    // Rank: an engine of the calling thread's group first, then the load.
+    auto better = [&](std::size_t e, std::uint32_t load, std::size_t than, std::uint32_t than_load) {
+        if (than == count_)
+            return true;
+        const bool local = counters_[e].group == here, than_local = counters_[than].group == here;
+        return local != than_local ? local : load < than_load;
+    };
     // Two tries: a credit another thread took between the look and the take
     // sends us round once more, then to the least loaded engine.
     for (int attempt = 0; attempt < 2; ++attempt) {
         std::uint32_t min_load = std::numeric_limits<std::uint32_t>::max();
-        std::size_t least = 0;
+        std::size_t least = count_;
         for (std::size_t e = 0; e < count_; ++e) {
             const std::uint32_t load = counters_[e].in_flight.load(std::memory_order_relaxed);
-            if (load < min_load) {
+            if (load < min_load || (load == min_load && better(e, load, least, min_load))) {
                 min_load = load;
                 least = e;
             }
@@ -67,8 +87,8 @@ pool_placement::ticket pool_placement::place(std::uint64_t origin) noexcept {
         std::uint32_t best_load = std::numeric_limits<std::uint32_t>::max();
         for (std::size_t e = 0; e < count_; ++e) {
             const std::uint32_t load = counters_[e].in_flight.load(std::memory_order_relaxed);
-            if (load <= spare && load < best_load &&
-                counters_[e].credit[slot].load(std::memory_order_relaxed) > 0) {
+            if (load <= spare && counters_[e].credit[slot].load(std::memory_order_relaxed) > 0 &&
+                better(e, load, best, best_load)) {
                 best = e;
                 best_load = load;
             }

@@ -4,12 +4,17 @@
 // Which engine of a pool runs the next fetch: a sans-io decision over
 // counters, unit tested without sockets (test/unit/pool_placement_test.cpp).
 //
-// The rule, for a fetch to origin O (scheme://host:port):
+// The rule, for a fetch to origin O (scheme://host:port), started on a
+// thread that runs the engines of group H (engines sharing one io_context
+// form a group; H is none when the thread runs none of the pool's):
 //   1. Among the engines holding a credit for O (a transfer to O ended there
 //      successfully, so a connection to O is probably idle in that engine's
-//      cache, and no fetch placed since took it) and having spare load, the
-//      least loaded; its credit is consumed.
-//   2. Otherwise the least loaded engine (the lowest index on a tie).
+//      cache, and no fetch placed since took it) and having spare load, one
+//      of group H if there is one, then the least loaded; its credit is
+//      consumed. Staying on the calling thread saves the cross-thread post
+//      and wake-up of the start, and of the completion after it.
+//   2. Otherwise the least loaded engine (on a tie group H's, then the
+//      lowest index).
 // Spare load: at most min_load + 1 + min_load / 4 in flight, where min_load
 // is the least loaded engine's count; so reuse never unbalances the pool by
 // more than a quarter. Credits are kept per engine in a small table indexed
@@ -25,6 +30,7 @@
 #include <cstdint>
 #include <memory>
 #include <string_view>
+#include <vector>
 
 namespace curlasio::detail {
 
@@ -43,13 +49,23 @@ public:
         std::uint32_t slot = 0;
     };
 
+    /// No group: every engine on one executor, or locality not wanted.
+    static constexpr std::uint32_t no_group = 0xffffffffu;
+
+    /// `engines` engines, all of one group.
     explicit pool_placement(std::size_t engines);
+    /// One engine per entry, each in the group given (an io_context's index).
+    explicit pool_placement(const std::vector<std::uint32_t>& group_of_engine);
 
     std::size_t engines() const noexcept { return count_; }
 
-    /// Picks the engine for a fetch to `origin` (origin_key) and counts the
-    /// fetch in flight there.
-    ticket place(std::uint64_t origin) noexcept;
+    /// Picks the engine for a fetch to `origin` (origin_key), started on a
+    /// thread running group `here` (or no_group), and counts the fetch in
+    /// flight there.
+    ticket place(std::uint64_t origin, std::uint32_t here = no_group) noexcept;
+    /// The group of `engine`, and how many groups there are.
+    std::uint32_t group(std::size_t engine) const noexcept;
+    std::uint32_t groups() const noexcept { return groups_; }
     /// The fetch of `t` ended; `connection_kept`: it succeeded, so its
     /// connection is probably idle now.
     void finished(ticket t, bool connection_kept) noexcept;
@@ -62,6 +78,7 @@ public:
 private:
     struct alignas(64) engine_counters { // one cache line per engine's load
         std::atomic<std::uint32_t> in_flight{0};
+        std::uint32_t group = 0; // set before any fetch, then only read
         std::atomic<std::uint32_t> credit[slots];
         engine_counters() {
             for (auto& c : credit)
@@ -73,6 +90,7 @@ private:
     }
 
     std::size_t count_;
+    std::uint32_t groups_ = 1;
     std::unique_ptr<engine_counters[]> counters_;
 };
 

@@ -95,4 +95,31 @@ BOOST_AUTO_TEST_CASE(reuse_yields_to_balance) {
     BOOST_TEST(chosen == (std::vector<std::uint32_t>{0, 0, 1, 0, 1, 0}), boost::test_tools::per_element());
 }
 
+BOOST_AUTO_TEST_CASE(a_fetch_stays_on_its_callers_thread_within_balance) {
+    // Engines 0 and 2 on one io_context (group 0), 1 and 3 on another.
+    pool_placement p(std::vector<std::uint32_t>{0, 1, 0, 1});
+    BOOST_TEST(p.groups() == 2u);
+    BOOST_TEST(p.group(3) == 1u);
+    const auto o = origin_key("http://h/");
+    // No credit, all idle: on a tie the caller's group first.
+    auto t = p.place(o, 1);
+    BOOST_TEST(t.engine == 1u);
+    p.finished(t, false);
+    // 40 from no pool thread (10 each), all ending well: 10 credits each;
+    // then 2 in flight on each.
+    std::vector<pool_placement::ticket> running;
+    for (int i = 0; i < 40; ++i)
+        running.push_back(p.place(o));
+    for (auto& x : running)
+        p.finished(x, true);
+    for (int i = 0; i < 8; ++i)
+        BOOST_TEST(p.place(o).engine == static_cast<std::uint32_t>(i % 4));
+    // From group 1's thread: its engines while within min + 1 + min / 4 of
+    // the least loaded (3 here), then the others, then its own again.
+    std::vector<std::uint32_t> chosen;
+    for (int i = 0; i < 7; ++i)
+        chosen.push_back(p.place(o, 1).engine);
+    BOOST_TEST(chosen == (std::vector<std::uint32_t>{1, 3, 1, 3, 0, 2, 1}), boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
