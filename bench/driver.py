@@ -411,14 +411,17 @@ def main():
     # h1: (in flight, requests, requests of the syscall-counting run or None).
     if smoke:
         h1 = [(1, 200, None), (64, 2000, 500), (1000, 3000, None)]
-        admit = (1000, 64, 3000)  # (outstanding, max running, requests)
+        admit = [(1000, 64, 3000)]  # (outstanding, max running, requests)
         pools = [(1000, 4, 1, 3000), (64, 2, 2, 2000)]  # (in flight, engines, threads, requests)
         h2_requests, h2_sys, slow_conc, slow_requests, slow_delay, max_s = 1000, None, 200, 400, 100, 10
         big_reps = 1
     else:
         h1 = [(1, 20000, 3000), (64, 50000, 10000), (1000, 60000, 10000), (4000, 60000, 12000)]
-        admit = (4000, 64, 60000)
-        pools = [(4000, 16, 1, 60000), (64, 2, 2, 50000)]
+        # Admission limit and pool over the in-flight counts of the plot; the
+        # pool of 2 engines on 1 and on 2 threads for throughput per thread.
+        admit = [(1000, 64, 60000), (4000, 64, 60000)]
+        pools = [(64, 16, 1, 50000), (1000, 16, 1, 60000), (4000, 16, 1, 60000),
+                 (64, 2, 1, 50000), (64, 2, 2, 50000)]
         h2_requests, h2_sys, slow_conc, slow_requests, slow_delay, max_s = 60000, 10000, 4000, 8000, 1000, 15
         big_reps = 3
     h1_clients = ("curlasio", "floor", "curl_multi_same_work", "curl_multi", "beast")
@@ -467,11 +470,11 @@ def main():
                 if have_h2load:
                     record(w, conc, run_h2load(url, conc, n, 1, True, max_s, port, sys_n))
             # Many outstanding, few inside libcurl: the engine's admission limit.
-            out_n, running, n = admit
-            record(f"h1_{out_n}_admit{running}", out_n,
-                   run_own_client(args.bin, "curlasio", url, out_n, n,
-                                  ["--expect-bytes", str(ONE_KIB), "--max-running", str(running)],
-                                  max_s, port, None if smoke else 12000))
+            for out_n, running, n in admit:
+                record(f"h1_{out_n}_admit{running}", out_n,
+                       run_own_client(args.bin, "curlasio", url, out_n, n,
+                                      ["--expect-bytes", str(ONE_KIB), "--max-running", str(running)],
+                                      max_s, port, None if smoke else 12000))
             # The engine pool: several CURLMs on one thread (thousands of
             # connections), and one engine per thread (every core).
             for conc, engines, threads, n in pools:
@@ -621,14 +624,19 @@ def analyse(results, slow_conc):
            a.get("engine_mallocs_per_req") if a else None, 2, "<=")
     target("curlasio CPU/req, 4000 connections vs 64", cpu_ratio("h1_4000", "curlasio", "h1_64", "curlasio"),
            2.5, "<=")
-    pool1 = next((r["workload"] for r in results if "_pool" in r["workload"] and r["workload"].endswith("x1t")), None)
+    def widest(match):
+        # The workload of that kind with the most in flight, if one ran.
+        rs = [r for r in results if match(r["workload"])]
+        return max(rs, key=lambda r: r["concurrency"])["workload"] if rs else None
+
+    pool1 = widest(lambda w: "_pool" in w and w.endswith("x1t"))
     target(f"curlasio CPU/req, {pool1 or 'pool on one thread'} vs one engine at 64",
            cpu_ratio(pool1, "curlasio", "h1_64", "curlasio") if pool1 else None, 2.5, "<=")
-    pool2 = next((r["workload"] for r in results if r["workload"].startswith("h1_64_pool")), None)
+    pool2 = widest(lambda w: w.startswith("h1_64_pool") and not w.endswith("x1t"))
     p2, m64 = (find(results, pool2, "curlasio") if pool2 else None), find(results, "h1_64", "curl_multi")
     target(f"{pool2 or 'pool over threads'}: req/s vs plain libcurl loop at 64",
            p2["rps"] / m64["rps"] if p2 and m64 and m64["rps"] > 0 else None, 1.3, ">=")
-    admit_w = next((r["workload"] for r in results if "_admit" in r["workload"]), None)
+    admit_w = widest(lambda w: "_admit" in w)
     target(f"curlasio CPU/req, {admit_w or 'admit'} (outstanding, admission limit) vs 64 in flight",
            cpu_ratio(admit_w, "curlasio", "h1_64", "curlasio") if admit_w else None, 1.2, "<=")
 
@@ -717,35 +725,7 @@ def render(report):
     return "\n".join(lines) + "\n"
 
 
-def plot(results, out):
-    if not shutil.which("gnuplot"):
-        print("skip: gnuplot not installed (no PNG)")
-        return
-    clients = ["curlasio", "floor", "curl_multi_same_work", "curl_multi", "beast", "h2load"]
-    data = os.path.join(out, "cpu_per_request.dat")
-    with open(data, "w") as f:
-        for c in clients:
-            f.write(f"# {c}\n")
-            for r in results:
-                if r["client"] == c and r["workload"].startswith("h1_") and \
-                        "_admit" not in r["workload"] and "_pool" not in r["workload"]:
-                    f.write(f"{r['concurrency']} {r['cpu_us_per_req']:.3f}\n")
-            f.write("\n\n")
-    png = os.path.join(out, "cpu_per_request.png")
-    plots = ", ".join(f"'{data}' index {i} with linespoints lw 2 title '{c}'"
-                      for i, c in enumerate(clients))
-    script = f"""set terminal pngcairo size 900,560 noenhanced
-set output '{png}'
-set title 'Client CPU per request, 1 KiB GETs over HTTP/1.1 (nginx, loopback)'
-set xlabel 'transfers in flight'
-set ylabel 'client CPU (user+sys) µs per request'
-set logscale x
-set xtics (1, 64, 1000, 4000)
-set yrange [0:*]
-set grid
-set key top left
-plot {plots}
-"""
+def gnuplot(script):
     r = subprocess.run(["gnuplot"], input=script, text=True, capture_output=True)
     if r.returncode != 0:
         # gnuplot-nox may lack pngcairo: fall back to the gd 'png' terminal
@@ -753,6 +733,84 @@ plot {plots}
                            capture_output=True)
     if r.returncode != 0:
         print("gnuplot failed:", r.stderr)
+
+
+def plot(results, out):
+    """results/cpu_per_request.png: CPU per request against transfers in
+    flight, a line per client (one engine, the pool on one thread, the
+    admission limit, the baselines); results/throughput_per_thread.png:
+    requests per second at 64 in flight against io_context threads."""
+    if not shutil.which("gnuplot"):
+        print("skip: gnuplot not installed (no PNG)")
+        return
+    plain = lambda w: "_admit" not in w and "_pool" not in w
+    series = [
+        ("curlasio (one engine)", "curlasio", plain),
+        ("curlasio pool, 16 engines, 1 thread", "curlasio", lambda w: "_pool16x1t" in w),
+        ("curlasio, admission limit 64", "curlasio", lambda w: "_admit64" in w),
+        ("floor", "floor", plain),
+        ("curl_multi_same_work", "curl_multi_same_work", plain),
+        ("curl_multi", "curl_multi", plain),
+        ("beast", "beast", plain),
+        ("h2load", "h2load", plain),
+    ]
+    data = os.path.join(out, "cpu_per_request.dat")
+    with open(data, "w") as f:
+        for title, client, match in series:
+            f.write(f"# {title}\n")
+            rows = sorted((r for r in results if r["client"] == client and r["workload"].startswith("h1_")
+                           and match(r["workload"])), key=lambda r: r["concurrency"])
+            for r in rows:
+                f.write(f"{r['concurrency']} {r['cpu_us_per_req']:.3f}\n")
+            f.write("\n\n")
+    plots = ", ".join(f"'{data}' index {i} with linespoints lw 2 title '{t}'"
+                      for i, (t, _, _) in enumerate(series))
+    gnuplot(f"""set terminal pngcairo size 900,560 noenhanced
+set output '{os.path.join(out, "cpu_per_request.png")}'
+set title 'Client CPU per request, 1 KiB GETs over HTTP/1.1 (nginx, loopback)'
+set xlabel 'transfers in flight (outstanding, for the admission limit)'
+set ylabel 'client CPU (user+sys) µs per request'
+set logscale x
+set xtics (1, 64, 1000, 4000)
+set yrange [0:*]
+set grid
+set key top left
+plot {plots}
+""")
+    # Throughput against threads, 64 in flight: the pool of 2 engines on 1 and
+    # 2 threads; one engine and the plain loop (1 thread each) for reference.
+    pool = sorted((r for r in results if r["client"] == "curlasio" and r["workload"].startswith("h1_64_pool2x")),
+                  key=lambda r: r["workload"])
+    one = find(results, "h1_64", "curlasio")
+    loop = find(results, "h1_64", "curl_multi")
+    if not pool:
+        return
+    data = os.path.join(out, "throughput_per_thread.dat")
+    with open(data, "w") as f:
+        f.write("# curlasio pool, 2 engines\n")
+        for r in pool:
+            f.write(f"{r['workload'].rsplit('x', 1)[1].rstrip('t')} {r['rps']:.1f}\n")
+        f.write("\n\n# curlasio, one engine\n")
+        if one:
+            f.write(f"1 {one['rps']:.1f}\n")
+        f.write("\n\n# curl_multi (plain loop)\n")
+        if loop:
+            f.write(f"1 {loop['rps']:.1f}\n")
+        f.write("\n\n")
+    gnuplot(f"""set terminal pngcairo size 700,480 noenhanced
+set output '{os.path.join(out, "throughput_per_thread.png")}'
+set title 'Requests per second at 64 in flight (nginx on the same 2 cores)'
+set xlabel 'io_context threads'
+set ylabel 'requests per second'
+set xrange [0.5:2.5]
+set xtics 1
+set yrange [0:*]
+set grid
+set key bottom right
+plot '{data}' index 0 with linespoints lw 2 pt 7 title 'curlasio pool, 2 engines', \
+     '{data}' index 1 with points pt 9 ps 2 title 'curlasio, one engine', \
+     '{data}' index 2 with points pt 5 ps 2 title 'curl_multi (plain loop)'
+""")
 
 
 if __name__ == "__main__":
