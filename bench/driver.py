@@ -765,16 +765,18 @@ def plot(results, out):
             f.write("\n\n")
     plots = ", ".join(f"'{data}' index {i} with linespoints lw 2 title '{t}'"
                       for i, (t, _, _) in enumerate(series))
-    gnuplot(f"""set terminal pngcairo size 900,560 noenhanced
+    gnuplot(f"""set terminal pngcairo size 1000,560 noenhanced
 set output '{os.path.join(out, "cpu_per_request.png")}'
 set title 'Client CPU per request, 1 KiB GETs over HTTP/1.1 (nginx, loopback)'
 set xlabel 'transfers in flight (outstanding, for the admission limit)'
-set ylabel 'client CPU (user+sys) µs per request'
-set logscale x
+set ylabel 'client CPU (user+sys) µs per request (log scale)'
+set logscale xy
 set xtics (1, 64, 1000, 4000)
-set yrange [0:*]
+set ytics (5, 10, 20, 50, 100, 200)
+set yrange [4:300]
+set xrange [0.8:6000]
 set grid
-set key top left
+set key outside right top width -8
 plot {plots}
 """)
     # Throughput against threads, 64 in flight: the pool of 2 engines on 1 and

@@ -202,8 +202,11 @@ private:
 /// placed since has taken, so that idle connection is reused, provided that
 /// engine is not much busier than the least busy one (at most 1 + a quarter
 /// more fetches in flight); otherwise to the engine with the fewest fetches
-/// in flight. A fetch counts as in flight from this call until just before
-/// its handler runs.
+/// in flight. Called on a thread that runs some of the pool's io_contexts
+/// (a completion handler starting the next fetch, say), the fetch prefers
+/// the engines of that thread among those choices, which saves a cross-thread
+/// post and wake-up each way. A fetch counts as in flight from this call
+/// until just before its handler runs.
 ///
 /// Executor: the handler runs on its associated executor through
 /// asio::post, never inside this call; a handler with none runs on the
