@@ -14,8 +14,12 @@ namespace {
 
 using context_executor = boost::asio::io_context::executor_type;
 
-const context_executor* context_of(const engine& e) noexcept {
-    return e.get_executor().target<context_executor>();
+// Whether the calling thread runs `e`'s io_context (false for any other
+// kind of executor). The executor copy must outlive the pointer into it.
+bool runs_here(const engine& e) noexcept {
+    const engine::executor_type ex = e.get_executor();
+    const context_executor* io = ex.target<context_executor>();
+    return io != nullptr && io->running_in_this_thread();
 }
 
 // The group of the engines the calling thread runs, or no_group: the first
@@ -27,8 +31,7 @@ std::uint32_t group_here(const pool_placement& p, const std::vector<engine>& eng
         if (p.group(e) != next_new)
             continue;
         ++next_new;
-        const context_executor* ex = context_of(engines[e]);
-        if (ex && ex->running_in_this_thread())
+        if (runs_here(engines[e]))
             return p.group(e);
     }
     return pool_placement::no_group;
