@@ -6,6 +6,7 @@
 // into atomics; the test thread asserts.
 
 #include <toolkit/io_threads.hpp>
+#include <toolkit/submitters.hpp>
 #include <toolkit/toolkit.hpp>
 
 #include <support/test_server.hpp>
@@ -20,7 +21,6 @@
 #include <chrono>
 #include <memory>
 #include <optional>
-#include <semaphore>
 #include <string>
 #include <thread>
 #include <vector>
@@ -85,51 +85,34 @@ BOOST_AUTO_TEST_CASE(fetches_from_four_threads_over_four_engines) {
     constexpr int total = submitters * per_submitter;
     constexpr int max_in_flight = 8;
     std::vector<std::atomic<int>> calls(total);
-    std::atomic<int> done{0}, failed{0}, wrong_executor{0}, stuck{0};
-    std::vector<std::unique_ptr<std::counting_semaphore<max_in_flight>>> semaphores;
+    std::atomic<int> done{0}, failed{0}, wrong_executor{0};
+    curlasio::test::submitters<max_in_flight> threads(submitters);
     using strand_type = asio::strand<asio::io_context::executor_type>;
     std::vector<strand_type> own;
-    for (int k = 0; k < submitters; ++k) {
-        semaphores.push_back(std::make_unique<std::counting_semaphore<max_in_flight>>(max_in_flight));
-        own.push_back(asio::make_strand(*ios[k]));
-    }
-    const auto deadline = std::chrono::steady_clock::now() + long_wait;
-    std::vector<std::thread> threads;
     for (int k = 0; k < submitters; ++k)
-        threads.emplace_back([&, k] {
-            auto& slots = *semaphores[k];
-            // Even submitters bind a strand of their own; odd ones nothing,
-            // so theirs run on the executor of the engine that ran the fetch.
+        own.push_back(asio::make_strand(*ios[k]));
+    const int stuck = threads.run(
+        per_submitter, std::chrono::steady_clock::now() + long_wait, [&](int k, int i, auto& slot) {
+            // Even submitters bind a strand of their own; odd ones
+            // nothing, so theirs run on the executor of the engine
+            // that ran the fetch.
             const bool bound = k % 2 == 0;
-            for (int i = 0; i < per_submitter; ++i) {
-                if (!slots.try_acquire_until(deadline)) {
-                    ++stuck;
-                    break;
-                }
-                const int idx = k * per_submitter + i;
-                auto on_done = [&, idx, bound, k](error_code ec, response r) {
-                    if (bound ? !own[k].running_in_this_thread() : !on_a_pool_thread())
-                        ++wrong_executor;
-                    ++calls[idx];
-                    failed += ec || r.body != "hello world";
-                    ++done;
-                    slots.release();
-                };
-                request req(server.url("/hello"));
-                if (bound)
-                    async_fetch(*pool, std::move(req), asio::bind_executor(own[k], std::move(on_done)));
-                else
-                    async_fetch(*pool, std::move(req), std::move(on_done));
-            }
-            for (int i = 0; i < max_in_flight; ++i)
-                if (!slots.try_acquire_until(deadline)) {
-                    ++stuck;
-                    break;
-                }
+            const int idx = k * per_submitter + i;
+            auto on_done = [&, idx, bound, k, done_with = &slot](error_code ec, response r) {
+                if (bound ? !own[k].running_in_this_thread() : !on_a_pool_thread())
+                    ++wrong_executor;
+                ++calls[idx];
+                failed += ec || r.body != "hello world";
+                ++done;
+                done_with->release();
+            };
+            request req(server.url("/hello"));
+            if (bound)
+                async_fetch(*pool, std::move(req), asio::bind_executor(own[k], std::move(on_done)));
+            else
+                async_fetch(*pool, std::move(req), std::move(on_done));
         });
-    for (auto& t : threads)
-        t.join();
-    BOOST_TEST(stuck.load() == 0);
+    BOOST_TEST(stuck == 0);
     BOOST_TEST(done.load() == total);
     BOOST_TEST(failed.load() == 0);
     BOOST_TEST(wrong_executor.load() == 0);

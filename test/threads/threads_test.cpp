@@ -6,6 +6,7 @@
 // only count into atomics; the test thread asserts.
 
 #include <toolkit/io_threads.hpp>
+#include <toolkit/submitters.hpp>
 #include <toolkit/toolkit.hpp>
 
 #include <support/test_server.hpp>
@@ -26,7 +27,6 @@
 #include <future>
 #include <memory>
 #include <optional>
-#include <semaphore>
 #include <string>
 #include <thread>
 #include <vector>
@@ -104,65 +104,42 @@ BOOST_AUTO_TEST_CASE(ten_thousand_fetches_from_four_threads) {
     constexpr int max_in_flight = 32;
 
     std::vector<std::atomic<int>> calls(total);
-    std::atomic<int> done{0}, failed{0}, wrong_body{0}, wrong_executor{0}, stuck{0};
-    // Outside the submitting threads: a handler may still be inside release()
-    // when its submitter has seen the permit and left.
-    std::vector<std::unique_ptr<std::counting_semaphore<max_in_flight>>> semaphores;
-    for (int k = 0; k < submitters; ++k)
-        semaphores.push_back(std::make_unique<std::counting_semaphore<max_in_flight>>(max_in_flight));
+    std::atomic<int> done{0}, failed{0}, wrong_body{0}, wrong_executor{0};
+    curlasio::test::submitters<max_in_flight> threads(submitters); // outlives the handlers
     std::vector<strand_type> own_strands;
     for (int k = 0; k < submitters; ++k)
         own_strands.push_back(asio::make_strand(io));
     const shut_down_at_exit guard{*this};
 
-    const auto deadline = steady::now() + long_wait;
     const auto t0 = steady::now();
-    std::vector<std::thread> threads;
-    for (int k = 0; k < submitters; ++k) {
-        threads.emplace_back([&, k] {
-            auto& slots = *semaphores[k];
-            // Even submitters bind their handlers to a strand of their own;
-            // odd ones bind nothing, so theirs run on the engine's strand.
-            const bool bound = k % 2 == 0;
-            const strand_type& expected = bound ? own_strands[k] : engine_strand;
-            for (int i = 0; i < per_submitter; ++i) {
-                if (!slots.try_acquire_until(deadline)) {
-                    ++stuck;
-                    break;
-                }
-                const int idx = k * per_submitter + i;
-                const std::size_t size = 1 + static_cast<std::size_t>(idx % 2000);
-                auto on_done = [&, idx, size](error_code ec, response r) {
-                    if (!expected.running_in_this_thread())
-                        ++wrong_executor;
-                    ++calls[idx];
-                    if (ec || r.status != 200)
-                        ++failed;
-                    else if (r.body.size() != size || !body_is_pattern(r.body))
-                        ++wrong_body;
-                    ++done;
-                    slots.release(); // last: the submitter may be waiting to finish
-                };
-                request req(server.url("/bytes/" + std::to_string(size)));
-                if (bound)
-                    async_fetch(*eng, std::move(req), asio::bind_executor(expected, std::move(on_done)));
-                else
-                    async_fetch(*eng, std::move(req), std::move(on_done));
-            }
-            // Wait for this thread's last handlers.
-            for (int i = 0; i < max_in_flight; ++i)
-                if (!slots.try_acquire_until(deadline)) {
-                    ++stuck;
-                    break;
-                }
-        });
-    }
-    for (auto& t : threads)
-        t.join();
+    const int stuck = threads.run(per_submitter, steady::now() + long_wait, [&](int k, int i, auto& slot) {
+        // Even submitters bind their handlers to a strand of their own; odd
+        // ones bind nothing, so theirs run on the engine's strand.
+        const bool bound = k % 2 == 0;
+        const strand_type* expected = bound ? &own_strands[k] : &engine_strand;
+        const int idx = k * per_submitter + i;
+        const std::size_t size = 1 + static_cast<std::size_t>(idx % 2000);
+        auto on_done = [&, idx, size, expected, done_with = &slot](error_code ec, response r) {
+            if (!expected->running_in_this_thread())
+                ++wrong_executor;
+            ++calls[idx];
+            if (ec || r.status != 200)
+                ++failed;
+            else if (r.body.size() != size || !body_is_pattern(r.body))
+                ++wrong_body;
+            ++done;
+            done_with->release(); // last: the submitter may be waiting to finish
+        };
+        request req(server.url("/bytes/" + std::to_string(size)));
+        if (bound)
+            async_fetch(*eng, std::move(req), asio::bind_executor(*expected, std::move(on_done)));
+        else
+            async_fetch(*eng, std::move(req), std::move(on_done));
+    });
     const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - t0);
     BOOST_TEST_MESSAGE(total << " fetches from " << submitters << " threads took " << took.count() << " ms");
 
-    BOOST_TEST(stuck.load() == 0);
+    BOOST_TEST(stuck == 0);
     BOOST_TEST(done.load() == total);
     BOOST_TEST(failed.load() == 0);
     BOOST_TEST(wrong_body.load() == 0);
