@@ -59,6 +59,13 @@ struct fixture {
     }
     ~fixture() { shut_down(); }
 
+    // Declared after a test's locals, so that no handler still running on
+    // an io thread outlives what it refers to.
+    struct shut_down_at_exit {
+        fixture& f;
+        ~shut_down_at_exit() { f.shut_down(); }
+    };
+
     // Destroys the pool (aborting what is left) and drains the threads.
     void shut_down() {
         pool.reset();
@@ -91,6 +98,7 @@ BOOST_AUTO_TEST_CASE(fetches_from_four_threads_over_four_engines) {
     std::vector<strand_type> own;
     for (int k = 0; k < submitters; ++k)
         own.push_back(asio::make_strand(*ios[k]));
+    const shut_down_at_exit guard{*this};
     const int stuck = threads.run(
         per_submitter, std::chrono::steady_clock::now() + long_wait, [&](int k, int i, auto& slot) {
             // Even submitters bind a strand of their own; odd ones
@@ -132,6 +140,7 @@ BOOST_AUTO_TEST_CASE(cancel_and_destroy_while_threads_submit) {
     constexpr int submitters = 4, per_submitter = 10, total = submitters * per_submitter;
     std::vector<std::atomic<int>> calls(total);
     std::atomic<int> done{0}, not_aborted{0};
+    const shut_down_at_exit guard{*this};
     std::vector<std::thread> threads;
     for (int k = 0; k < submitters; ++k)
         threads.emplace_back([&, k] {
