@@ -241,6 +241,8 @@ void download_state::deliver() {
         std::size_t n = 0;
         for (std::size_t i = 0; i < read_->count && begin_ < data_.size(); ++i) {
             const std::size_t k = std::min(read_->buffers[i].size(), data_.size() - begin_);
+            if (k == 0)
+                continue; // an empty element of the sequence may have a null data()
             std::memcpy(read_->buffers[i].data(), data_.data() + begin_, k);
             begin_ += k;
             n += k;

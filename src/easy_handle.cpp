@@ -224,6 +224,7 @@ error_code easy_handle::prepare(CURL* fresh, request&& req, body_sink* sink) {
         // libcurl's upload: PUT unless the method says otherwise; the size
         // makes a Content-Length, its absence chunked transfer coding.
         const auto size = source_->size();
+        upload_bound_ = upload_bound(size);
         set(CURLOPT_UPLOAD, 1L);
         set(CURLOPT_INFILESIZE_LARGE, size ? static_cast<curl_off_t>(*size) : curl_off_t(-1));
         set(CURLOPT_READFUNCTION, &easy_handle::on_read);
@@ -569,21 +570,32 @@ std::size_t easy_handle::on_read(char* data, std::size_t size, std::size_t n, vo
     auto* self = static_cast<easy_handle*>(p);
     if (!self->source_)
         return CURL_READFUNC_ABORT;
+    // libcurl sends whatever this returns: a known size is the end of the
+    // body, whatever the source would still give.
+    upload_bound& bound = self->upload_bound_;
+    if (bound.complete())
+        return 0;
+    const std::size_t asked = bound.capacity(size * n);
     source_result r;
     try {
-        r = self->source_->produce(data, size * n);
+        r = self->source_->produce(data, asked);
     } catch (...) {
         self->exception_ = std::current_exception();
         return CURL_READFUNC_ABORT;
     }
     switch (r.status) {
     case source_status::data:
-        self->produced_ += r.size;
-        return r.size;
+        r.ec = bound.on_data(r.size, asked);
+        if (!r.ec)
+            return r.size;
+        break;
     case source_status::eof:
-        return 0;
+        r.ec = bound.on_eof();
+        if (!r.ec)
+            return 0;
+        break;
     case source_status::pause:
-        self->paused_ = true;
+        self->paused_ = self->upload_paused_ = true;
         return CURL_READFUNC_PAUSE;
     case source_status::fail:
         break;
@@ -596,7 +608,7 @@ int easy_handle::on_seek(void* p, curl_off_t offset, int origin) noexcept {
     // A streamed body cannot be sent twice; "rewinding" before any byte was
     // produced (libcurl does, before a first send) is no move at all.
     auto* self = static_cast<easy_handle*>(p);
-    if (origin == SEEK_SET && offset == 0 && self->produced_ == 0)
+    if (origin == SEEK_SET && offset == 0 && self->upload_bound_.taken() == 0)
         return CURL_SEEKFUNC_OK;
     return CURL_SEEKFUNC_CANTSEEK;
 }

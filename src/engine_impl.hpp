@@ -177,6 +177,9 @@ private:
     void go_idle_soon(int turns);
     void unpark_idle_connections();
     /// An idle connection became readable: make libcurl see it dead.
+    // A transfer paused on its upload source whose connection libcurl let
+    // go of: failed if the peer has closed it.
+    void end_stranded_upload(int fd);
     void retire_idle(int fd);
     /// An idle connection has bytes, an end or an error to read (a peek).
     bool idle_has_input(int fd) const noexcept;

@@ -65,7 +65,7 @@ void engine_impl::on_wait(int fd, wait_kind kind, std::uint64_t generation, cons
         // libcurl read before it let go of the socket (the reactor reports
         // edges): the connection is healthy, and watched again.
         if (may_be_in_use(fd))
-            return;
+            return end_stranded_upload(fd);
         if (idle_has_input(fd))
             retire_idle(fd);
         else
@@ -105,6 +105,30 @@ bool engine_impl::idle_has_input(int fd) const noexcept {
     char c;
     const ssize_t n = ::recv(descriptors_[fd]->native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
     return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+// libcurl stops reading the connection of a transfer paused on its upload
+// source once it has read the peer's end (7.88 and 8.x alike), lets go of the
+// socket and waits for the source alone: the fetch would hang until the
+// source gave bytes, to be sent into a closed connection. The idle watch
+// left on the socket sees the end instead, and the fetch fails now.
+void engine_impl::end_stranded_upload(int fd) {
+    if (fd < 0 || static_cast<std::size_t>(fd) >= idle_owner_.size() || !has_descriptor(fd))
+        return;
+    auto it = transfers_.find(idle_owner_[fd]);
+    if (it == transfers_.end() || !it->second->easy.upload_paused())
+        return;
+    char c;
+    const ssize_t n = ::recv(descriptors_[fd]->native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n > 0)
+        return; // bytes libcurl did not ask for: it reads them when resumed
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        execute(fd, table_.unpark_idle(fd)); // an edge with nothing to read: watch on
+        return;
+    }
+    finish(it->second, make_error_code(CURLE_SEND_ERROR), CURLE_SEND_ERROR,
+           n == 0 ? "the peer closed the connection while the upload waited for its source"
+                  : "the connection failed while the upload waited for its source");
 }
 
 // libcurl 7.88 takes a readable idle connection for alive unless a peek

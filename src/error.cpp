@@ -73,6 +73,10 @@ public:
             return "the stream is not open";
         case errc::queue_full:
             return "the engine's admission queue is full";
+        case errc::upload_size_mismatch:
+            return "the upload source ended before the size it announced (Content-Length)";
+        case errc::upload_overrun:
+            return "the upload source reported more bytes than the buffer it was given";
         }
         return "unknown curlasio error";
     }

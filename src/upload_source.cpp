@@ -20,7 +20,7 @@ namespace detail {
 // ---- a source over an asynchronous read ------------------------------------------
 
 async_source::async_source(std::optional<std::uint64_t> size, std::size_t buffer_size)
-    : size_(size), buffer_(std::max<std::size_t>(buffer_size, 1)) {}
+    : size_(size), bound_(size), buffer_(std::max<std::size_t>(buffer_size, 1)) {}
 
 error_code async_source::attach(std::weak_ptr<engine_impl> engine, std::uint64_t transfer_id) {
     if (attached_)
@@ -53,12 +53,19 @@ source_result async_source::produce(char* out, std::size_t capacity) {
 
 void async_source::read_ahead() {
     begin_ = end_ = 0;
+    // A stream is never handed room for more than what remains of a known
+    // size: the rest, if any, stays unread in it.
+    asked_ = bound_.capacity(buffer_.size());
+    if (asked_ == 0) {
+        eof_ = true;
+        return;
+    }
     reading_ = true;
     auto engine = engine_.lock();
     if (!engine)
         return; // the transfer is gone with its engine
     auto self = shared_from_this();
-    start_read(boost::asio::buffer(buffer_),
+    start_read(boost::asio::buffer(buffer_.data(), asked_),
                boost::asio::bind_executor(executor_of(*engine),
                                           [self](error_code ec, std::size_t n) { self->on_read(ec, n); }));
 }
@@ -67,8 +74,12 @@ void async_source::on_read(error_code ec, std::size_t n) {
     reading_ = false;
     if (detached_)
         return;
-    end_ = std::min(n, buffer_.size());
-    if (ec == boost::asio::error::eof)
+    if (error_code over = bound_.on_data(n, asked_)) {
+        ec = over; // none of it: what was written past the buffer is not ours to send
+        n = 0;
+    }
+    end_ = n;
+    if (ec == boost::asio::error::eof || (!ec && bound_.complete()))
         eof_ = true;
     else if (ec)
         error_ = ec; // after the bytes that came with it

@@ -58,6 +58,13 @@ enum class errc {
     /// The engine's admission queue held engine_options::max_queued_transfers
     /// fetches already; nothing was sent.
     queue_full,
+    /// An upload_source (or a Beast body writer) with a known size ended
+    /// before delivering that many bytes: the peer was promised a
+    /// Content-Length the body did not reach, so the transfer is failed.
+    upload_size_mismatch,
+    /// An upload_source's read reported more bytes than the buffer it was
+    /// handed holds; none of that read is sent.
+    upload_overrun,
 };
 
 /// Classes of failure, as Boost.System error conditions: `ec ==

@@ -8,6 +8,7 @@
 // read resumes it, so a slow source holds the upload, never memory.
 
 #include <curlasio/detail/body_source.hpp>
+#include <curlasio/detail/upload_bound.hpp>
 #include <curlasio/error.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
@@ -60,7 +61,9 @@ private:
     void on_read(error_code ec, std::size_t n);
 
     std::optional<std::uint64_t> size_;
+    upload_bound bound_; // what the stream delivered, within size_
     std::vector<char> buffer_;
+    std::size_t asked_ = 0;           // room the read in progress was given
     std::size_t begin_ = 0, end_ = 0; // unread bytes of buffer_
     std::weak_ptr<engine_impl> engine_;
     std::uint64_t transfer_id_ = 0;
@@ -145,9 +148,15 @@ public:
     /// async_read_some): `asio::error::eof` ends it, any other error fails the
     /// fetch with that error. Reads run on the stream's executor, one at a
     /// time, one buffer ahead of libcurl. `size`, when known, is sent as
-    /// Content-Length (the stream must then deliver exactly that many bytes:
-    /// fewer fail the transfer, the rest is not read); without it the body
-    /// goes chunked (HTTP/1.1) or as DATA frames up to the end (HTTP/2).
+    /// Content-Length and bounds the body: no read is handed room for more
+    /// than what remains of it, and once it is reached the body ends (the
+    /// rest of the stream is not read, and an error that comes with the
+    /// last bytes is not seen: the peer has the whole body). A stream that ends short of it fails
+    /// the fetch with errc::upload_size_mismatch; a read that reports more
+    /// bytes than its buffer holds fails it with errc::upload_overrun. So
+    /// nothing past the announced length ever reaches the wire. Without a
+    /// size the body goes chunked (HTTP/1.1) or as DATA frames up to the end
+    /// (HTTP/2).
     ///
     /// Lifetime: an lvalue stream is read by reference and must outlive the
     /// fetch; an rvalue is moved into the source and destroyed with it.
@@ -170,7 +179,8 @@ public:
     /// with the bytes written (and no error), with asio::error::eof at the
     /// end, or with the error that fails the fetch. `done` may be called
     /// from any thread, at once or later; the source posts back to the
-    /// engine's executor. When the transfer ends first, `done`'s
+    /// engine's executor. `into` is never larger than what remains of a
+    /// known `size` (see from_stream). When the transfer ends first, `done`'s
     /// cancellation slot is emitted (terminal): f may stop early, and must
     /// still call `done` (its result is then ignored).
     template <typename Executor, typename Function>
@@ -181,8 +191,10 @@ public:
                            buffer_size);
     }
 
-    /// Reads the body from the file at `path`, its size sent as
-    /// Content-Length. The file is opened now (failure: `ec`) and read as
+    /// Reads the body from the file at `path`, its size now sent as
+    /// Content-Length. A file that grows before or while it is sent sends
+    /// its first that many bytes only; one that shrinks fails the fetch with
+    /// errc::upload_size_mismatch. The file is opened now (failure: `ec`) and read as
     /// libcurl asks for bytes, on the engine's thread (a local file's read
     /// does not wait on the network; for a file on a slow network mount,
     /// use from_stream over a stream of your own).

@@ -11,6 +11,7 @@
 
 #include <support/test_pki.hpp>
 
+#include <boost/asio/any_completion_handler.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <unistd.h>
@@ -270,6 +271,47 @@ BOOST_AUTO_TEST_CASE(a_continuation_flood_is_cut_short) {
     BOOST_TEST_REQUIRE(run_all(next));
     BOOST_TEST(!next[0].ec, next[0].ec.message() << ": " << next[0].res.error_message);
     BOOST_TEST(next[0].res.body == pattern(100));
+    check_no_descriptor_left();
+}
+
+BOOST_AUTO_TEST_CASE(a_stream_paused_on_its_upload_source_ends_when_the_peer_closes) {
+    REQUIRE_MISBEHAVE(server);
+    // The source never answers on its own; the server closes 200 ms after
+    // the request's HEADERS, bare or after a GOAWAY. No timeout: the close
+    // alone must end the fetch, and the source's read is cancelled.
+    for (const char* path : {"/close?ms=200", "/close?ms=200&goaway"}) {
+        using read_done = asio::any_completion_handler<void(error_code, std::size_t)>;
+        std::optional<read_done> held;
+        bool cancelled = false;
+        request req = h2(server, path);
+        req.method = "POST";
+        req.options.timeout = std::chrono::milliseconds(0);
+        req.upload =
+            upload_source::from_function(io.get_executor(), [&](asio::mutable_buffer, read_done done) {
+                auto slot = asio::get_associated_cancellation_slot(done);
+                if (slot.is_connected())
+                    slot.assign([&](asio::cancellation_type) {
+                        cancelled = true;
+                        if (held)
+                            std::move (*std::exchange(held, std::nullopt))(asio::error::operation_aborted, 0);
+                    });
+                held.emplace(std::move(done));
+            });
+        std::vector<probe> probes(1);
+        const auto start = steady::now();
+        async_fetch(*eng, std::move(req), probe_handler(probes[0]));
+        BOOST_TEST_REQUIRE(run_all(probes), path << ": still paused after the peer closed");
+        BOOST_TEST(probes[0].calls == 1);
+        BOOST_TEST(probes[0].ec, path);
+        BOOST_TEST(probes[0].ec != asio::error::operation_aborted, probes[0].ec.message());
+        BOOST_TEST_MESSAGE(path << ": " << probes[0].ec.message() << ": " << probes[0].res.error_message
+                                << " after " << ms_between(start, probes[0].at) << " ms");
+        BOOST_TEST(ms_between(start, probes[0].at) < 5000);
+        io.restart();
+        io.poll();
+        BOOST_TEST(cancelled);
+        BOOST_TEST(!held);
+    }
     check_no_descriptor_left();
 }
 

@@ -252,6 +252,26 @@ BOOST_AUTO_TEST_CASE(a_failure_mid_body_comes_after_the_bytes_before_it) {
     });
 }
 
+BOOST_AUTO_TEST_CASE(a_download_paused_when_its_peer_resets_gets_the_bytes_then_the_error) {
+    // 16 KiB held at most: the transfer is paused long before the 50 000
+    // bytes, and the peer resets while it is. The reader, back after the
+    // reset, gets every byte in order and then the failure, with no hang.
+    run_coroutine(io, [&]() -> asio::awaitable<void> {
+        download_stream s(eng, 16 * kib);
+        auto [ec, head] = co_await s.async_open(request(server.url("/reset-body/50000")), nothrow);
+        BOOST_TEST_REQUIRE(!ec);
+        asio::steady_timer timer(io, 500ms);
+        co_await timer.async_wait(asio::use_awaitable);
+        BOOST_TEST(s.pauses() >= 1u);
+        auto t = co_await read_all(s, no_pause);
+        BOOST_TEST(t.bytes == 50000u);
+        BOOST_TEST(t.hash == pattern_hash(50000));
+        BOOST_TEST(t.end != asio::error::eof);
+        BOOST_TEST((t.end.category() == curl_easy_category()), t.end.message());
+    });
+    expect_fetch_works();
+}
+
 BOOST_AUTO_TEST_CASE(zero_size_reads_second_reads_and_unopened_streams) {
     run_coroutine(io, [&]() -> asio::awaitable<void> {
         download_stream s(eng);

@@ -26,6 +26,10 @@ The path selects what a stream gets:
                    HEADERS without END_HEADERS, then CONTINUATION frames that
                    never end the block (at most 64 MiB, or until the client
                    goes away)
+    /close?ms=N    answers nothing: N ms (default 200) after the request's
+                   HEADERS the connection is closed (with ?goaway, after a
+                   GOAWAY(NO_ERROR) that names no stream as processed),
+                   whatever the request body is doing
 
 Every response carries x-connection: the number of the connection it was
 sent on, so a test can tell which streams shared one. One thread a
@@ -163,6 +167,15 @@ class connection:
             yield
         self.closing = True
 
+    def plan_close(self, stream_id, query):
+        deadline = time.monotonic() + int(query.get("ms", [200])[0]) / 1000
+        while time.monotonic() < deadline:
+            time.sleep(0.005)
+            yield
+        if "goaway" in query:
+            self.h2.close_connection(h2.errors.ErrorCodes.NO_ERROR, last_stream_id=0)
+        self.closing = True
+
     # ---- the loop ------------------------------------------------------------
 
     def start(self, event):
@@ -177,6 +190,7 @@ class connection:
             "/goaway-graceful": self.plan_goaway_graceful,
             "/huge-headers": self.plan_huge_headers,
             "/continuation-flood": self.plan_continuation_flood,
+            "/close": self.plan_close,
         }.get(url.path)
         if plan is None:
             self.h2.send_headers(event.stream_id, [(":status", "404")], end_stream=True)

@@ -8,6 +8,7 @@
 #include <curlasio/detail/body_sink.hpp>
 #include <curlasio/detail/body_source.hpp>
 #include <curlasio/detail/response_head_parser.hpp>
+#include <curlasio/detail/upload_bound.hpp>
 #include <curlasio/error.hpp>
 #include <curlasio/request.hpp>
 #include <curlasio/response.hpp>
@@ -69,8 +70,10 @@ public:
 
     /// The sink or the source paused the transfer and it has not been resumed since.
     bool paused() const noexcept { return paused_; }
+    /// The source paused it: libcurl waits for the source alone.
+    bool upload_paused() const noexcept { return upload_paused_; }
     /// The engine is about to resume the transfer.
-    void unpause() noexcept { paused_ = false; }
+    void unpause() noexcept { paused_ = upload_paused_ = false; }
 
     /// A successful transfer's last progress, if the rate bound held it
     /// back; false if on_progress threw.
@@ -171,9 +174,10 @@ private:
     body_sink* sink_ = &string_sink_;
     error_code sink_error_; // a sink's failure
     bool paused_ = false;
+    bool upload_paused_ = false;
     bool follow_redirects_ = false;
     bool head_told_ = false;
-    std::uint64_t produced_ = 0; // request body bytes handed to libcurl
+    upload_bound upload_bound_; // request body bytes handed to libcurl, within source_'s size
     std::uint64_t* activity_ = nullptr;
     std::uint64_t body_bytes_ = 0;   // delivered, for max_response_size
     std::exception_ptr exception_;   // thrown by a user callback
