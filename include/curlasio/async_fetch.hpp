@@ -30,11 +30,14 @@ namespace curlasio {
 /// directly, and its executor is the engine's.
 class initiate_fetch {
 public:
+    /// The engine's executor type.
     using executor_type = engine::executor_type;
 
+    /// An initiation on `eng`; it holds the engine's state, not `eng` itself.
     explicit initiate_fetch(engine& eng) noexcept
         : executor_(eng.get_executor()), engine_(detail::engine_access::impl(eng)) {}
 
+    /// The engine's executor.
     executor_type get_executor() const noexcept { return executor_; }
 
     /// `sink`, when given, takes the response body instead of
@@ -78,7 +81,8 @@ using default_fetch_token_t =
 
 /// Performs one HTTP transfer described by `req` on engine `eng`.
 ///
-/// Completion signature: `void(error_code, response)`. A transport failure is
+/// @par Completion signature
+/// `void(error_code, response)`. A transport failure is
 /// an error_code (categories "curl.easy", "curlasio"); an HTTP status of 4xx or
 /// 5xx is a successful completion carrying that status. The response is
 /// delivered also on failure, holding what arrived and libcurl's detailed
@@ -90,11 +94,13 @@ using default_fetch_token_t =
 /// which yields `auto [ec, res]` (the README's first example,
 /// examples/quickstart.cpp).
 ///
-/// Executor: the handler runs on its associated executor (by default the
+/// @par Executor
+/// The handler runs on its associated executor (by default the
 /// engine's), through asio::post: never inside this call, never inside a
 /// libcurl callback. Its associated allocator allocates the operation state.
 ///
-/// Per-operation cancellation, through the token's associated slot:
+/// @par Per-Operation Cancellation
+/// Through the token's associated slot:
 /// - terminal and partial: honoured at every stage. The transfer is removed
 ///   from libcurl and the handler gets asio::error::operation_aborted; the
 ///   request may already have reached the server.
@@ -125,11 +131,13 @@ using default_fetch_token_t =
 /// further attempt is made. Destroying the engine during a wait completes
 /// with operation_aborted when the wait ends.
 ///
-/// Lifetimes: `req` is taken by value; nothing else needs to outlive the call.
+/// @par Lifetimes
+/// `req` is taken by value; nothing else needs to outlive the call.
 /// Destroying `eng` completes the operation with operation_aborted. On a
 /// moved-from engine the operation completes with errc::engine_moved_from.
 ///
-/// Thread safety: may be called from any thread when the engine's executor
+/// @par Thread safety
+/// May be called from any thread when the engine's executor
 /// is a strand (or an io_context run by one thread).
 template <boost::asio::completion_token_for<void(error_code, response)> CompletionToken =
               detail::default_fetch_token_t<engine::executor_type>>

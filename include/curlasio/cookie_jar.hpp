@@ -32,11 +32,13 @@ namespace curlasio {
 /// Cookies shared by the transfers that name this jar in
 /// request_options::cookies.
 ///
-/// Thread safety: every member may be called from any thread, also while
+/// @par Thread safety
+/// Every member may be called from any thread, also while
 /// transfers on engines running on other threads use the jar (libcurl takes
 /// the jar's lock around each access to its cookies).
 ///
-/// Lifetime: a transfer holds a std::shared_ptr to its jar until its easy
+/// @par Lifetimes
+/// A transfer holds a std::shared_ptr to its jar until its easy
 /// handle is freed; the jar may be dropped by its owner at any time.
 class cookie_jar {
 public:

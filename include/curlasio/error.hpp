@@ -93,6 +93,7 @@ enum class condition {
 /// Category "curlasio.condition": values are curlasio::condition.
 const boost::system::error_category& curlasio_condition_category() noexcept;
 
+/// The error_condition for `c` (what `ec == condition::...` compares with).
 inline boost::system::error_condition make_error_condition(condition c) noexcept {
     return {static_cast<int>(c), curlasio_condition_category()};
 }
@@ -110,6 +111,7 @@ const boost::system::error_category& curl_multi_category() noexcept;
 /// Category "curlasio": values are curlasio::errc.
 const boost::system::error_category& curlasio_category() noexcept;
 
+/// The error_code for `e`, in curlasio_category().
 inline error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), curlasio_category()}; }
 
 } // namespace curlasio
@@ -128,6 +130,7 @@ namespace curlasio {
 using ::make_error_code;
 } // namespace curlasio
 
+/// @cond
 template <>
 struct boost::system::is_error_code_enum<curlasio::errc> : std::true_type {};
 template <>
@@ -136,5 +139,6 @@ template <>
 struct boost::system::is_error_code_enum<CURLMcode> : std::true_type {};
 template <>
 struct boost::system::is_error_condition_enum<curlasio::condition> : std::true_type {};
+/// @endcond
 
 #endif

@@ -41,7 +41,7 @@ constexpr std::string_view to_string(verb v) noexcept {
 }
 
 /// True when `s` is an RFC 9110 token (section 5.6.2: one or more of
-/// letters, digits and !#$%&'*+-.^_`|~), which is what a method must be.
+/// letters, digits and ! # \$ \% \& ' * + - . ^ _ \` | ~), which is what a method must be.
 constexpr bool is_token(std::string_view s) noexcept {
     if (s.empty())
         return false;
@@ -72,9 +72,12 @@ public:
 
     /// The name as sent.
     const std::string& str() const& noexcept { return name_; }
+    /// The name, moved out.
     std::string str() && noexcept { return std::move(name_); }
 
+    /// Same name (case-sensitive).
     friend bool operator==(const method&, const method&) = default;
+    /// Whether `m` is the verb `v`.
     friend bool operator==(const method& m, verb v) noexcept { return m.name_ == to_string(v); }
 
 private:

@@ -132,6 +132,11 @@ std::shared_ptr<body_source> open_file_source(const std::string& path, error_cod
 
 } // namespace detail
 
+/// A request body read as the transfer runs (request::upload): from an Asio
+/// read stream, a function of yours that completes reads, or a file.
+/// libcurl asks for bytes as it sends; when none are ready the transfer
+/// pauses and the source's next read resumes it. A source feeds one
+/// transfer and cannot be rewound.
 class upload_source {
 public:
     /// What each read of a stream source asks for.
@@ -149,6 +154,7 @@ public:
     /// fewer fail the transfer, the rest is not read); without it the body
     /// goes chunked (HTTP/1.1) or as DATA frames up to the end (HTTP/2).
     ///
+    /// @par Lifetimes
     /// Lifetime: an lvalue stream is read by reference and must outlive the
     /// fetch; an rvalue is moved into the source and destroyed with it.
     /// When the transfer ends before the stream does, the read in progress
@@ -197,7 +203,9 @@ public:
     explicit upload_source(std::shared_ptr<detail::body_source> source) noexcept
         : source_(std::move(source)) {}
 
+    /// Whether there is a source.
     explicit operator bool() const noexcept { return source_ != nullptr; }
+    /// The library's seam, for the engine.
     detail::body_source* get() const noexcept { return source_.get(); }
 
 private:
