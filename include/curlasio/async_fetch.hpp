@@ -139,6 +139,14 @@ using default_fetch_token_t =
 /// @par Thread safety
 /// May be called from any thread when the engine's executor
 /// is a strand (or an io_context run by one thread).
+///
+/// @par Exception safety
+/// If this call throws (std::bad_alloc), no transfer was started and the
+/// handler is destroyed without being called. An exception thrown by
+/// request::on_body, on_progress or an options.curl_options setter ends the
+/// fetch with errc::callback_threw (response::callback_exception holds it);
+/// one thrown by the completion handler leaves io_context::run(), as Asio's
+/// rule is, and leaves the engine intact: call run() again.
 template <boost::asio::completion_token_for<void(error_code, response)> CompletionToken =
               detail::default_fetch_token_t<engine::executor_type>>
 auto async_fetch(engine& eng, request req, CompletionToken&& token = CompletionToken()) {

@@ -209,6 +209,10 @@ private:
 /// @par Thread safety
 /// Thread safety: as async_fetch. Neither message may be touched by anything
 /// else until the handler runs.
+///
+/// @par Exception safety
+/// If this call throws (std::bad_alloc), nothing was sent and the handler
+/// is destroyed without being called; otherwise as async_fetch.
 template <typename Body, typename Fields, typename ResponseBody, typename ResponseFields,
           boost::asio::completion_token_for<void(error_code, response)> CompletionToken =
               detail::default_fetch_token_t<engine::executor_type>>
@@ -267,6 +271,10 @@ auto async_fetch(engine& eng, boost::beast::http::request<Body, Fields>& req,
 /// `opts` is copied; the response message lives in the operation until it
 /// is handed over. For a file_body response use the by-reference form (the
 /// file must be open before the fetch starts).
+///
+/// @par Exception safety
+/// If this call throws (std::bad_alloc), nothing was sent and the handler
+/// is destroyed without being called; otherwise as async_fetch.
 template <typename ResponseBody = boost::beast::http::string_body,
           typename ResponseFields = boost::beast::http::fields, typename Body, typename Fields,
           boost::asio::completion_token_for<void(error_code,

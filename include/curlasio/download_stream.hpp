@@ -127,6 +127,10 @@ public:
     /// errc::operation_in_progress); from any thread when the engine's
     /// executor is a strand or an io_context run by one thread. A stream
     /// whose transfer ended may be opened again.
+    ///
+    /// @par Exception safety
+    /// If this call throws (std::bad_alloc), no transfer was started and the
+    /// handler is destroyed without being called.
     template <boost::asio::completion_token_for<void(error_code, response)> CompletionToken =
                   boost::asio::deferred_t>
     auto async_open(request req, CompletionToken&& token = CompletionToken()) {
@@ -176,6 +180,10 @@ public:
     /// @par Thread safety
     /// Thread safety: one read at a time (a second one completes with
     /// errc::operation_in_progress); as async_open otherwise.
+    ///
+    /// @par Exception safety
+    /// If this call throws (std::bad_alloc), the read was not started and
+    /// the handler is destroyed without being called.
     template <typename MutableBufferSequence, boost::asio::completion_token_for<void(error_code, std::size_t)>
                                                   CompletionToken = boost::asio::deferred_t>
     auto async_read_some(const MutableBufferSequence& buffers, CompletionToken&& token = CompletionToken()) {

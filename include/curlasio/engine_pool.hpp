@@ -242,6 +242,9 @@ private:
 /// @par Thread safety
 /// May be called from any thread, as long as each engine's
 /// executor is a strand or an io_context run by one thread.
+///
+/// @par Exception safety
+/// As async_fetch on an engine.
 template <boost::asio::completion_token_for<void(error_code, response)> CompletionToken =
               detail::default_fetch_token_t<engine_pool::executor_type>>
 auto async_fetch(engine_pool& pool, request req, CompletionToken&& token = CompletionToken()) {

@@ -132,6 +132,10 @@ private:
 /// completion token, the handler on its associated executor (by default
 /// the engine's), never inline.
 ///
+/// @par Executor
+/// As curlasio::async_fetch: the handler runs on its associated executor
+/// (by default the engine's), through asio::post, never inside this call.
+///
 /// @par Per-Operation Cancellation
 /// As curlasio::async_fetch (terminal and
 /// partial at every stage, total before libcurl ran the transfer).
@@ -144,6 +148,11 @@ private:
 /// @par Thread safety
 /// See session; concurrent calls are fine while nobody
 /// reconfigures the session.
+///
+/// @par Exception safety
+/// If this call throws (std::bad_alloc), no transfer was started and the
+/// handler is destroyed without being called; otherwise as
+/// curlasio::async_fetch.
 template <boost::asio::completion_token_for<void(error_code, response)> CompletionToken =
               detail::default_fetch_token_t<engine::executor_type>>
 auto async_fetch(const session& s, request req, CompletionToken&& token = CompletionToken()) {
