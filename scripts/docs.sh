@@ -29,7 +29,8 @@ for page in classcurlasio_1_1engine structcurlasio_1_1engine__options structcurl
             classcurlasio_1_1engine__pool classcurlasio_1_1request structcurlasio_1_1request__options \
             structcurlasio_1_1response classcurlasio_1_1session classcurlasio_1_1cookie__jar \
             structcurlasio_1_1retry__options classcurlasio_1_1download__stream \
-            classcurlasio_1_1upload__source structcurlasio_1_1mime__part structcurlasio_1_1beast__fetch__options namespacecurlasio; do
+            classcurlasio_1_1upload__source structcurlasio_1_1mime__part structcurlasio_1_1beast__fetch__options namespacecurlasio \
+            group__async__fetch async__fetch_8hpp beast_8hpp engine__pool_8hpp session_8hpp error_8hpp json_8hpp; do
     [[ -f build-doc/html/$page.html ]] || { echo "docs: no page $page.html" >&2; missing=1; }
 done
 # The namespace page's summary, one declaration a line, tags stripped.
@@ -41,5 +42,10 @@ for decl in 'async_fetch (engine &eng, request req' 'async_fetch (engine_pool &p
             'is_retryable (' 'set_json (' 'parse_json (const response' 'parse_json (std::string_view' 'remove_hop_by_hop ('; do
     grep -qF "$decl" <<<"$summary" || { echo "docs: the namespace page lacks '$decl'" >&2; missing=1; }
 done
+# The async_fetch page (a group) holds all seven overloads: engine, pool,
+# session, and the four Beast forms.
+overloads=$(grep -o 'memTemplItemRight[^>]*>.*' build-doc/html/group__async__fetch.html | sed 's/<[^>]*>//g' |
+                grep -c '>curlasio::async_fetch (' || true)
+[[ $overloads == 7 ]] || { echo "docs: the async_fetch page has $overloads overloads, not 7" >&2; missing=1; }
 ((missing == 0)) || exit 1
 echo "docs: build-doc/html/index.html"

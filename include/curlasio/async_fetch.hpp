@@ -1,6 +1,15 @@
 #ifndef CURLASIO_ASYNC_FETCH_HPP
 #define CURLASIO_ASYNC_FETCH_HPP
 
+/// @file
+/// async_fetch on an engine, and its initiation object initiate_fetch.
+
+/// @defgroup async_fetch async_fetch
+/// One HTTP transfer as an Asio asynchronous operation, on an engine, an
+/// engine pool or a session, for a curlasio::request or for Beast messages.
+/// Every overload completes with an error_code for a transport failure (an
+/// HTTP 4xx/5xx is a success) and takes any completion token.
+
 #include <curlasio/detail/engine_access.hpp>
 #include <curlasio/detail/fetch_op.hpp>
 #include <curlasio/detail/retry_op.hpp>
@@ -116,7 +125,8 @@ using default_fetch_token_t =
 /// Either way the engine stays usable. A fetch the admission queue has no
 /// room for completes with errc::queue_full.
 ///
-/// Retries (req.options.retry.max_attempts > 1, see retry_options): the
+/// @par Retries
+/// With req.options.retry.max_attempts > 1 (see retry_options), the
 /// operation keeps a copy of `req`, sends one copy per attempt through the
 /// same transfer machinery, waits between attempts on a steady_timer on the
 /// engine's executor, and completes once with the last attempt's result
@@ -147,6 +157,7 @@ using default_fetch_token_t =
 /// fetch with errc::callback_threw (response::callback_exception holds it);
 /// one thrown by the completion handler leaves io_context::run(), as Asio's
 /// rule is, and leaves the engine intact: call run() again.
+/// @ingroup async_fetch
 template <boost::asio::completion_token_for<void(error_code, response)> CompletionToken =
               detail::default_fetch_token_t<engine::executor_type>>
 auto async_fetch(engine& eng, request req, CompletionToken&& token = CompletionToken()) {

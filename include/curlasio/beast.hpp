@@ -1,6 +1,10 @@
 #ifndef CURLASIO_BEAST_HPP
 #define CURLASIO_BEAST_HPP
 
+/// @file
+/// Beast messages in and out: the async_fetch overloads for boost::beast::http
+/// messages (CMake target curlasio::beast; not in the umbrella header).
+
 // Beast messages in and out: async_fetch overloads that take a
 // boost::beast::http::request<Body, Fields> and fill a
 // boost::beast::http::response<ResponseBody, Fields> of the caller's choice.
@@ -213,6 +217,7 @@ private:
 /// @par Exception safety
 /// If this call throws (std::bad_alloc), nothing was sent and the handler
 /// is destroyed without being called; otherwise as async_fetch.
+/// @ingroup async_fetch
 template <typename Body, typename Fields, typename ResponseBody, typename ResponseFields,
           boost::asio::completion_token_for<void(error_code, response)> CompletionToken =
               detail::default_fetch_token_t<engine::executor_type>>
@@ -231,6 +236,7 @@ auto async_fetch(engine& eng, boost::beast::http::request<Body, Fields>& req,
 /// as async_fetch (terminal, partial; total before libcurl ran it); `req`
 /// and `res` must outlive the operation; callable from any thread when the
 /// engine's executor is a strand (or one thread runs it).
+/// @ingroup async_fetch
 template <typename Body, typename Fields, typename ResponseBody, typename ResponseFields,
           boost::asio::completion_token_for<void(error_code, response)> CompletionToken =
               detail::default_fetch_token_t<engine::executor_type>>
@@ -275,6 +281,7 @@ auto async_fetch(engine& eng, boost::beast::http::request<Body, Fields>& req,
 /// @par Exception safety
 /// If this call throws (std::bad_alloc), nothing was sent and the handler
 /// is destroyed without being called; otherwise as async_fetch.
+/// @ingroup async_fetch
 template <typename ResponseBody = boost::beast::http::string_body,
           typename ResponseFields = boost::beast::http::fields, typename Body, typename Fields,
           boost::asio::completion_token_for<void(error_code,
@@ -291,6 +298,7 @@ auto async_fetch(engine& eng, boost::beast::http::request<Body, Fields>& req, be
 /// Completion signature `void(error_code, http::response<ResponseBody,
 /// ResponseFields>)`; executor, cancellation, lifetimes (`req` outlives the
 /// operation) and thread safety as above.
+/// @ingroup async_fetch
 template <typename ResponseBody = boost::beast::http::string_body,
           typename ResponseFields = boost::beast::http::fields, typename Body, typename Fields,
           boost::asio::completion_token_for<void(error_code,

@@ -1,6 +1,9 @@
 #ifndef CURLASIO_COOKIE_JAR_HPP
 #define CURLASIO_COOKIE_JAR_HPP
 
+/// @file
+/// curlasio::cookie_jar: libcurl's cookie engine behind a CURLSH of the jar's own.
+
 // curlasio::cookie_jar: libcurl's own cookie engine, behind a CURLSH of the
 // jar's own. A request carries one through request_options::cookies (a
 // std::shared_ptr, so that the jar lives as long as the last transfer using

@@ -1,6 +1,9 @@
 #ifndef CURLASIO_DOWNLOAD_STREAM_HPP
 #define CURLASIO_DOWNLOAD_STREAM_HPP
 
+/// @file
+/// curlasio::download_stream: a response body as an Asio AsyncReadStream.
+
 // curlasio::download_stream: a transfer whose response body is read as it
 // arrives, through an Asio AsyncReadStream. async_open completes with the
 // response head; async_read_some then hands out the body; its end is

@@ -1,6 +1,9 @@
 #ifndef CURLASIO_ENGINE_HPP
 #define CURLASIO_ENGINE_HPP
 
+/// @file
+/// curlasio::engine (one CURLM on an Asio executor) and engine_stats.
+
 #include <curlasio/engine_options.hpp>
 
 #include <boost/asio/any_io_executor.hpp>

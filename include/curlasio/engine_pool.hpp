@@ -1,6 +1,9 @@
 #ifndef CURLASIO_ENGINE_POOL_HPP
 #define CURLASIO_ENGINE_POOL_HPP
 
+/// @file
+/// curlasio::engine_pool: several engines behind one async_fetch.
+
 // curlasio::engine_pool: several engines, each with its own CURLM, behind
 // one async_fetch. Two shapes:
 //   - one engine per executor (an io_context per thread, the user's own
@@ -245,6 +248,7 @@ private:
 ///
 /// @par Exception safety
 /// As async_fetch on an engine.
+/// @ingroup async_fetch
 template <boost::asio::completion_token_for<void(error_code, response)> CompletionToken =
               detail::default_fetch_token_t<engine_pool::executor_type>>
 auto async_fetch(engine_pool& pool, request req, CompletionToken&& token = CompletionToken()) {

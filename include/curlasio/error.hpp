@@ -1,6 +1,10 @@
 #ifndef CURLASIO_ERROR_HPP
 #define CURLASIO_ERROR_HPP
 
+/// @file
+/// Error codes and conditions: categories curl.easy, curl.multi and curlasio,
+/// curlasio::errc, curlasio::condition, is_retryable.
+
 // Error codes. libcurl's own codes are wrapped as they are (no re-listing of
 // every CURLE_*): an error_code in category "curl.easy" holds a CURLcode, one in
 // "curl.multi" a CURLMcode, and both enums are Boost.System error-code enums,
@@ -119,9 +123,11 @@ inline error_code make_error_code(errc e) noexcept { return {static_cast<int>(e)
 // CURLcode and CURLMcode live in the global namespace, so that is where
 // argument-dependent lookup (from error_code's converting constructor) finds
 // their make_error_code; curlasio:: names the same functions.
+/// The error_code for `c`, in curl_easy_category() (`ec == CURLE_...` works).
 inline boost::system::error_code make_error_code(CURLcode c) noexcept {
     return {static_cast<int>(c), curlasio::curl_easy_category()};
 }
+/// The error_code for `c`, in curl_multi_category().
 inline boost::system::error_code make_error_code(CURLMcode c) noexcept {
     return {static_cast<int>(c), curlasio::curl_multi_category()};
 }

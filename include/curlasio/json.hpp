@@ -1,6 +1,10 @@
 #ifndef CURLASIO_JSON_HPP
 #define CURLASIO_JSON_HPP
 
+/// @file
+/// JSON bodies and answers through Boost.JSON: set_json, parse_json, json_errc
+/// (CMake target curlasio::json; not in the umbrella header).
+
 // JSON bodies through Boost.JSON (target curlasio::json; code that never
 // includes this header needs neither Boost.JSON nor its library):
 //

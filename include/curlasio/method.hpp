@@ -1,6 +1,9 @@
 #ifndef CURLASIO_METHOD_HPP
 #define CURLASIO_METHOD_HPP
 
+/// @file
+/// curlasio::verb and curlasio::method: the HTTP method of a request.
+
 // curlasio::method: what request's constructor takes as the HTTP method, so
 // that `request(url, "{\"k\":1}")` (a body where the method goes) does not
 // compile. A known verb converts implicitly; any other method is spelled

@@ -1,6 +1,9 @@
 #ifndef CURLASIO_MULTIPART_HPP
 #define CURLASIO_MULTIPART_HPP
 
+/// @file
+/// curlasio::mime_part: one part of a multipart/form-data body.
+
 // curlasio::mime_part: one part of a multipart/form-data request body
 // (request::multipart), a value type. The body is built by libcurl's MIME API
 // (curl_mime_*) when the transfer starts: a file part is streamed from the

@@ -1,6 +1,9 @@
 #ifndef CURLASIO_REQUEST_HPP
 #define CURLASIO_REQUEST_HPP
 
+/// @file
+/// curlasio::request: what one transfer sends, and transfer_progress.
+
 // curlasio::request: a value type describing one HTTP transfer. Copyable,
 // movable, independent of any engine; async_fetch copies what it needs.
 

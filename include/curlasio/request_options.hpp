@@ -1,6 +1,9 @@
 #ifndef CURLASIO_REQUEST_OPTIONS_HPP
 #define CURLASIO_REQUEST_OPTIONS_HPP
 
+/// @file
+/// curlasio::request_options and its groups: how a transfer is made.
+
 // curlasio::request_options: how a transfer is made, apart from what it
 // sends. A value type of nested aggregates, so that designated initializers
 // work and a request, a Beast fetch, a stream or a session default can all

@@ -1,6 +1,9 @@
 #ifndef CURLASIO_RESPONSE_HPP
 #define CURLASIO_RESPONSE_HPP
 
+/// @file
+/// curlasio::response, header_list, timings: what a transfer produced.
+
 // curlasio::response: what a transfer produced. Delivered with every
 // completion, also a failed one: then it holds whatever arrived before the
 // failure (partial body, headers) and libcurl's detailed error text.

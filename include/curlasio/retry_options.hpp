@@ -1,6 +1,9 @@
 #ifndef CURLASIO_RETRY_OPTIONS_HPP
 #define CURLASIO_RETRY_OPTIONS_HPP
 
+/// @file
+/// curlasio::retry_options: when and how a fetch is sent again.
+
 // curlasio::retry_options: when async_fetch sends a request again
 // (request_options::retry). Off by default (max_attempts = 1); an aggregate,
 // so that designated initializers work:

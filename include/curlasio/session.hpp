@@ -1,6 +1,10 @@
 #ifndef CURLASIO_SESSION_HPP
 #define CURLASIO_SESSION_HPP
 
+/// @file
+/// curlasio::session: a base URL, default headers and options and a cookie jar
+/// over an engine (CMake target curlasio::session; not in the umbrella header).
+
 // curlasio::session: defaults over an engine. A base URL that relative
 // targets are resolved against (RFC 3986, with Boost.URL), default headers,
 // default request_options, and a cookie jar (in memory, of the session's
@@ -153,6 +157,7 @@ private:
 /// If this call throws (std::bad_alloc), no transfer was started and the
 /// handler is destroyed without being called; otherwise as
 /// curlasio::async_fetch.
+/// @ingroup async_fetch
 template <boost::asio::completion_token_for<void(error_code, response)> CompletionToken =
               detail::default_fetch_token_t<engine::executor_type>>
 auto async_fetch(const session& s, request req, CompletionToken&& token = CompletionToken()) {

@@ -1,6 +1,9 @@
 #ifndef CURLASIO_UPLOAD_SOURCE_HPP
 #define CURLASIO_UPLOAD_SOURCE_HPP
 
+/// @file
+/// curlasio::upload_source: a request body read while the transfer runs.
+
 // curlasio::upload_source: a request body produced while the transfer runs,
 // read from an Asio read stream, a file or a function of the caller's, and
 // sent as it comes (request::upload). libcurl asks for bytes; when none are
