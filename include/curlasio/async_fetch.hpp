@@ -9,6 +9,10 @@
 /// engine pool or a session, for a curlasio::request or for Beast messages.
 /// Every overload completes with an error_code for a transport failure (an
 /// HTTP 4xx/5xx is a success) and takes any completion token.
+///
+/// @see @ref md_doc_getting_started "Getting started",
+///      @ref md_doc_tokens_and_cancellation "Tokens and cancellation",
+///      @ref md_doc_beast "Beast messages"
 
 #include <curlasio/detail/engine_access.hpp>
 #include <curlasio/detail/fetch_op.hpp>

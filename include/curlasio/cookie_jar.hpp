@@ -43,6 +43,8 @@ namespace curlasio {
 /// @par Lifetimes
 /// A transfer holds a std::shared_ptr to its jar until its easy
 /// handle is freed; the jar may be dropped by its owner at any time.
+///
+/// @see @ref md_doc_sessions "Sessions, cookies and retries"
 class cookie_jar {
 public:
     /// An empty jar. Throws std::bad_alloc when libcurl cannot make its

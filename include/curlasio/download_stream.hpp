@@ -66,6 +66,8 @@ void fail_stream_op(const engine::executor_type& ex, read_handler h, errc e);
 /// async_read_some hands out the body as it arrives, pausing the transfer
 /// while the reader does not read (at most the buffer limit, plus one chunk
 /// of libcurl's, is held).
+///
+/// @see @ref md_doc_streaming "Streaming bodies"
 class download_stream {
 public:
     /// The engine's executor type.

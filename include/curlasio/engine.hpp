@@ -62,6 +62,10 @@ struct engine_stats {
 /// A moved-from engine keeps its executor and nothing else: it may be
 /// destroyed, assigned to and queried (stats() all zero, cancel() does
 /// nothing); async_fetch on it completes with errc::engine_moved_from.
+///
+/// @see @ref md_doc_getting_started "Getting started",
+///      @ref md_doc_tokens_and_cancellation "Tokens and cancellation",
+///      @ref md_doc_faults "Defaults and faults"
 class engine {
 public:
     /// The executor every libcurl call of the engine runs on.

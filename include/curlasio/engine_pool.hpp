@@ -68,6 +68,8 @@ class pool_completion;
 ///
 /// A moved-from pool holds no engine: async_fetch on it completes with
 /// errc::engine_moved_from.
+///
+/// @see @ref md_doc_pool_and_admission "The admission limit and the engine pool"
 class engine_pool {
 public:
     /// The engines' executor type.

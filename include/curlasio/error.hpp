@@ -23,6 +23,8 @@ namespace curlasio {
 using boost::system::error_code;
 
 /// Conditions detected by curlasio itself, not by libcurl.
+///
+/// @see @ref md_doc_faults "Defaults and faults"
 enum class errc {
     /// A header name or value, the user agent, the method or the URL holds CR,
     /// LF or NUL, the method is empty, holds a space or is otherwise not an
@@ -70,6 +72,8 @@ enum class errc {
 /// "curl.multi" and curlasio::errc codes belong to none of these classes; of
 /// any other category, a code whose default_error_condition() is
 /// boost::system::errc::timed_out is timed_out and transient.
+///
+/// @see @ref md_doc_faults "Defaults and faults"
 enum class condition {
     /// No connection could be made to the server or proxy
     /// (CURLE_COULDNT_CONNECT: refused, unreachable, connect timeout on some

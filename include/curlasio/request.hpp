@@ -46,6 +46,8 @@ struct transfer_progress {
 ///
 /// @par Thread safety
 /// As for a std::string: one writer, or any number of readers.
+///
+/// @see @ref md_doc_requests "Building requests"
 class request {
 public:
     /// A header field as (name, value).

@@ -304,6 +304,8 @@ struct proxy_options {
 /// that designated initializers fill
 /// (`req.options = {.timeout = 5s, .redirects = {.follow = true}}`), plus
 /// set_option for anything else libcurl offers. A value type.
+///
+/// @see @ref md_doc_faults "Defaults and faults"
 struct request_options {
     /// Sets one libcurl option on the handle; returns what curl_easy_setopt returned.
     using curl_setter = std::function<CURLcode(CURL*)>;

@@ -47,6 +47,8 @@ struct retry_event {
 
 /// When and how a fetch is sent again (request_options::retry). Off by
 /// default (max_attempts 1). A value type.
+///
+/// @see @ref md_doc_sessions "Sessions, cookies and retries"
 struct retry_options {
     /// Attempts in all, the first included: 1 turns retries off.
     unsigned max_attempts = 1;

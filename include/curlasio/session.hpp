@@ -49,6 +49,8 @@ namespace curlasio {
 /// needs from the session when it starts; the session may be destroyed while
 /// its fetches run (they keep the jar alive). A copy of a session shares its
 /// jar (set_cookies(std::make_shared<cookie_jar>()) gives it one of its own).
+///
+/// @see @ref md_doc_sessions "Sessions, cookies and retries"
 class session {
 public:
     /// The engine's executor type.

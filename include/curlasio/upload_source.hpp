@@ -140,6 +140,8 @@ std::shared_ptr<body_source> open_file_source(const std::string& path, error_cod
 /// libcurl asks for bytes as it sends; when none are ready the transfer
 /// pauses and the source's next read resumes it. A source feeds one
 /// transfer and cannot be rewound.
+///
+/// @see @ref md_doc_streaming "Streaming bodies"
 class upload_source {
 public:
     /// What each read of a stream source asks for.
