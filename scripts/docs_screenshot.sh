@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Screenshots of the reference (bash scripts/docs.sh builds it first): the
 # front page and the async_fetch page (the group of its seven overloads,
-# the engine's first with its contract sections), taken by headless Chromium (Debian's chromium, installed with
+# the engine's first with its contract sections), whole and at the first
+# entry, taken by headless Chromium (Debian's chromium, installed with
 # apt-get through scripts/deps.sh screenshot) into build-doc/screenshots/.
 #   bash scripts/docs_screenshot.sh [--no-build]
 set -euo pipefail
@@ -26,3 +27,7 @@ shoot() { # shoot PAGE PNG HEIGHT
 }
 shoot index.html index.png 1000
 shoot group__async__fetch.html async_fetch.png 3200
+# The first overload's entry (async_fetch on an engine) at its anchor: its
+# signature and contract sections at a readable size.
+anchor=$(grep -o '<a id="ga[0-9a-f]*"' "$html/group__async__fetch.html" | head -1 | cut -d'"' -f2)
+shoot "group__async__fetch.html#$anchor" async_fetch_engine.png 1500
