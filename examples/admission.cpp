@@ -1,5 +1,5 @@
 // admission: many short requests to one host through an engine with an
-// admission limit, compiled here so that the README's snippet cannot rot.
+// admission limit, compiled here so that doc/pool_and_admission.md's snippet cannot rot.
 //
 //   admission [URL] [COUNT]   fetches URL (default https://example.org/)
 //                             COUNT times (default 200), at most 16 inside

@@ -1,4 +1,4 @@
-// json_api: the README's "Building requests" example. Query parameters
+// json_api: doc/requests.md's example. Query parameters
 // encoded by Boost.URL, a JSON body, the JSON answer parsed; then a form
 // and a multipart upload with a file streamed from disk.
 //

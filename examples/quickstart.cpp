@@ -1,5 +1,5 @@
 // quickstart: the README's first example, compiled here so that it cannot
-// rot (the test readme_snippets checks that the README holds the text
+// rot (the test doc_snippets checks that the README holds the text
 // between the markers verbatim).
 //
 //   quickstart [URL]    fetches URL (default https://example.org/) twice:

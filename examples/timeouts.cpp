@@ -1,5 +1,5 @@
-// timeouts: the README's timeout and cancellation example, compiled here so
-// that it cannot rot.
+// timeouts: doc/tokens_and_cancellation.md's timeout and cancellation
+// example, compiled here so that it cannot rot.
 //
 //   timeouts [URL]   fetches URL (default https://example.org/) three ways:
 //                    with a deadline of its own, raced against a timer, and

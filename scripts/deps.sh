@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs, with apt-get, the Debian 12 packages a build needs (and, given
-# "test", what the tests need; given "fuzz", clang and libFuzzer; given "format", only clang-format). Installs only
+# "test", what the tests need; given "fuzz", clang and libFuzzer; given "format", only clang-format;
+# given "docs", only doxygen; given "screenshot", only chromium). Installs only
 # what is missing, so it is cheap and safe to run again.
 set -euo pipefail
 
@@ -11,6 +12,8 @@ case "${1:-}" in
     test) packages+=(curl wrk nghttp2-server tinyproxy squid microsocks python3-httpbin gunicorn python3-h2) ;;
     fuzz) packages+=(clang-14 libclang-rt-14-dev) ;;
     format) packages=(clang-format-14) ;;
+    docs) packages=(doxygen) ;;
+    screenshot) packages=(chromium) ;;
 esac
 
 missing=()

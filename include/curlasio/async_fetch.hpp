@@ -1,6 +1,19 @@
 #ifndef CURLASIO_ASYNC_FETCH_HPP
 #define CURLASIO_ASYNC_FETCH_HPP
 
+/// @file
+/// async_fetch on an engine, and its initiation object initiate_fetch.
+
+/// @defgroup async_fetch async_fetch
+/// One HTTP transfer as an Asio asynchronous operation, on an engine, an
+/// engine pool or a session, for a curlasio::request or for Beast messages.
+/// Every overload completes with an error_code for a transport failure (an
+/// HTTP 4xx/5xx is a success) and takes any completion token.
+///
+/// @see @ref md_doc_getting_started "Getting started",
+///      @ref md_doc_tokens_and_cancellation "Tokens and cancellation",
+///      @ref md_doc_beast "Beast messages"
+
 #include <curlasio/detail/engine_access.hpp>
 #include <curlasio/detail/fetch_op.hpp>
 #include <curlasio/detail/retry_op.hpp>
@@ -30,11 +43,14 @@ namespace curlasio {
 /// directly, and its executor is the engine's.
 class initiate_fetch {
 public:
+    /// The engine's executor type.
     using executor_type = engine::executor_type;
 
+    /// An initiation on `eng`; it holds the engine's state, not `eng` itself.
     explicit initiate_fetch(engine& eng) noexcept
         : executor_(eng.get_executor()), engine_(detail::engine_access::impl(eng)) {}
 
+    /// The engine's executor.
     executor_type get_executor() const noexcept { return executor_; }
 
     /// `sink`, when given, takes the response body instead of
@@ -78,7 +94,8 @@ using default_fetch_token_t =
 
 /// Performs one HTTP transfer described by `req` on engine `eng`.
 ///
-/// Completion signature: `void(error_code, response)`. A transport failure is
+/// @par Completion signature
+/// `void(error_code, response)`. A transport failure is
 /// an error_code (categories "curl.easy", "curlasio"); an HTTP status of 4xx or
 /// 5xx is a successful completion carrying that status. The response is
 /// delivered also on failure, holding what arrived and libcurl's detailed
@@ -90,11 +107,13 @@ using default_fetch_token_t =
 /// which yields `auto [ec, res]` (the README's first example,
 /// examples/quickstart.cpp).
 ///
-/// Executor: the handler runs on its associated executor (by default the
+/// @par Executor
+/// The handler runs on its associated executor (by default the
 /// engine's), through asio::post: never inside this call, never inside a
 /// libcurl callback. Its associated allocator allocates the operation state.
 ///
-/// Per-operation cancellation, through the token's associated slot:
+/// @par Per-Operation Cancellation
+/// Through the token's associated slot:
 /// - terminal and partial: honoured at every stage. The transfer is removed
 ///   from libcurl and the handler gets asio::error::operation_aborted; the
 ///   request may already have reached the server.
@@ -110,7 +129,8 @@ using default_fetch_token_t =
 /// Either way the engine stays usable. A fetch the admission queue has no
 /// room for completes with errc::queue_full.
 ///
-/// Retries (req.options.retry.max_attempts > 1, see retry_options): the
+/// @par Retries
+/// With req.options.retry.max_attempts > 1 (see retry_options), the
 /// operation keeps a copy of `req`, sends one copy per attempt through the
 /// same transfer machinery, waits between attempts on a steady_timer on the
 /// engine's executor, and completes once with the last attempt's result
@@ -125,12 +145,23 @@ using default_fetch_token_t =
 /// further attempt is made. Destroying the engine during a wait completes
 /// with operation_aborted when the wait ends.
 ///
-/// Lifetimes: `req` is taken by value; nothing else needs to outlive the call.
+/// @par Lifetimes
+/// `req` is taken by value; nothing else needs to outlive the call.
 /// Destroying `eng` completes the operation with operation_aborted. On a
 /// moved-from engine the operation completes with errc::engine_moved_from.
 ///
-/// Thread safety: may be called from any thread when the engine's executor
+/// @par Thread safety
+/// May be called from any thread when the engine's executor
 /// is a strand (or an io_context run by one thread).
+///
+/// @par Exception safety
+/// If this call throws (std::bad_alloc), no transfer was started and the
+/// handler is destroyed without being called. An exception thrown by
+/// request::on_body, on_progress or an options.curl_options setter ends the
+/// fetch with errc::callback_threw (response::callback_exception holds it);
+/// one thrown by the completion handler leaves io_context::run(), as Asio's
+/// rule is, and leaves the engine intact: call run() again.
+/// @ingroup async_fetch
 template <boost::asio::completion_token_for<void(error_code, response)> CompletionToken =
               detail::default_fetch_token_t<engine::executor_type>>
 auto async_fetch(engine& eng, request req, CompletionToken&& token = CompletionToken()) {

@@ -1,6 +1,10 @@
 #ifndef CURLASIO_BEAST_HPP
 #define CURLASIO_BEAST_HPP
 
+/// @file
+/// Beast messages in and out: the async_fetch overloads for boost::beast::http
+/// messages (CMake target curlasio::beast; not in the umbrella header).
+
 // Beast messages in and out: async_fetch overloads that take a
 // boost::beast::http::request<Body, Fields> and fill a
 // boost::beast::http::response<ResponseBody, Fields> of the caller's choice.
@@ -179,6 +183,7 @@ private:
 /// kept as received, Transfer-Encoding included (call remove_hop_by_hop
 /// before forwarding the message). A HTTP/2 response has version() 20.
 ///
+/// @par Completion signature
 /// Completion signature: `void(error_code, curlasio::response)`, as
 /// async_fetch's: a transport failure is an error_code (a body reader's or
 /// writer's failure is its own error_code), an HTTP 4xx/5xx is a success.
@@ -188,22 +193,31 @@ private:
 /// errc::invalid_request, error_message saying why, nothing sent. On
 /// failure `res` holds whatever arrived (as after Beast's http::async_read).
 ///
+/// @par Executor
 /// Executor: the handler runs on its associated executor (by default the
 /// engine's), through post, never inside this call or a libcurl callback;
 /// the body's reader and writer run on the engine's executor while the
 /// transfer runs, reader.finish on the handler's just before it.
 ///
+/// @par Per-Operation Cancellation
 /// Per-operation cancellation: as async_fetch (terminal and partial at every
 /// stage, total only before libcurl ran the transfer), completing with
 /// asio::error::operation_aborted.
 ///
+/// @par Lifetimes
 /// Lifetimes: `req` and `res` are taken by reference and must outlive the
 /// operation, as in Beast's http::async_read (a buffered request body is
 /// copied when the operation starts; a streamed one, file_body, is read while
 /// it runs). `opts` is copied.
 ///
+/// @par Thread safety
 /// Thread safety: as async_fetch. Neither message may be touched by anything
 /// else until the handler runs.
+///
+/// @par Exception safety
+/// If this call throws (std::bad_alloc), nothing was sent and the handler
+/// is destroyed without being called; otherwise as async_fetch.
+/// @ingroup async_fetch
 template <typename Body, typename Fields, typename ResponseBody, typename ResponseFields,
           boost::asio::completion_token_for<void(error_code, response)> CompletionToken =
               detail::default_fetch_token_t<engine::executor_type>>
@@ -222,6 +236,7 @@ auto async_fetch(engine& eng, boost::beast::http::request<Body, Fields>& req,
 /// as async_fetch (terminal, partial; total before libcurl ran it); `req`
 /// and `res` must outlive the operation; callable from any thread when the
 /// engine's executor is a strand (or one thread runs it).
+/// @ingroup async_fetch
 template <typename Body, typename Fields, typename ResponseBody, typename ResponseFields,
           boost::asio::completion_token_for<void(error_code, response)> CompletionToken =
               detail::default_fetch_token_t<engine::executor_type>>
@@ -237,26 +252,36 @@ auto async_fetch(engine& eng, boost::beast::http::request<Body, Fields>& req,
 /// `async_fetch<http::vector_body<char>>(eng, req, opts, token)`). The
 /// request and response map as in the by-reference form above.
 ///
+/// @par Completion signature
 /// Completion signature: `void(error_code, http::response<ResponseBody,
 /// ResponseFields>)`. The curlasio::response's extras (timings, error_message)
 /// are not delivered: use the by-reference form for them. On failure the
 /// message holds whatever arrived.
 ///
+/// @par Executor
 /// Executor: the handler runs on its associated executor (by default the
 /// engine's), through post, never inside this call or a libcurl callback.
 ///
+/// @par Per-Operation Cancellation
 /// Per-operation cancellation: as async_fetch (terminal and partial at every
 /// stage, total only before libcurl ran the transfer), completing with
 /// asio::error::operation_aborted.
 ///
+/// @par Thread safety
 /// Thread safety: may be called from any thread when the engine's executor
 /// is a strand (or an io_context run by one thread); `req` may not be
 /// touched until the handler runs.
 ///
+/// @par Lifetimes
 /// Lifetimes: `req` is taken by reference and must outlive the operation;
 /// `opts` is copied; the response message lives in the operation until it
 /// is handed over. For a file_body response use the by-reference form (the
 /// file must be open before the fetch starts).
+///
+/// @par Exception safety
+/// If this call throws (std::bad_alloc), nothing was sent and the handler
+/// is destroyed without being called; otherwise as async_fetch.
+/// @ingroup async_fetch
 template <typename ResponseBody = boost::beast::http::string_body,
           typename ResponseFields = boost::beast::http::fields, typename Body, typename Fields,
           boost::asio::completion_token_for<void(error_code,
@@ -273,6 +298,7 @@ auto async_fetch(engine& eng, boost::beast::http::request<Body, Fields>& req, be
 /// Completion signature `void(error_code, http::response<ResponseBody,
 /// ResponseFields>)`; executor, cancellation, lifetimes (`req` outlives the
 /// operation) and thread safety as above.
+/// @ingroup async_fetch
 template <typename ResponseBody = boost::beast::http::string_body,
           typename ResponseFields = boost::beast::http::fields, typename Body, typename Fields,
           boost::asio::completion_token_for<void(error_code,

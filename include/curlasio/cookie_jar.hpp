@@ -1,6 +1,9 @@
 #ifndef CURLASIO_COOKIE_JAR_HPP
 #define CURLASIO_COOKIE_JAR_HPP
 
+/// @file
+/// curlasio::cookie_jar: libcurl's cookie engine behind a CURLSH of the jar's own.
+
 // curlasio::cookie_jar: libcurl's own cookie engine, behind a CURLSH of the
 // jar's own. A request carries one through request_options::cookies (a
 // std::shared_ptr, so that the jar lives as long as the last transfer using
@@ -32,12 +35,16 @@ namespace curlasio {
 /// Cookies shared by the transfers that name this jar in
 /// request_options::cookies.
 ///
-/// Thread safety: every member may be called from any thread, also while
+/// @par Thread safety
+/// Every member may be called from any thread, also while
 /// transfers on engines running on other threads use the jar (libcurl takes
 /// the jar's lock around each access to its cookies).
 ///
-/// Lifetime: a transfer holds a std::shared_ptr to its jar until its easy
+/// @par Lifetimes
+/// A transfer holds a std::shared_ptr to its jar until its easy
 /// handle is freed; the jar may be dropped by its owner at any time.
+///
+/// @see @ref md_doc_sessions "Sessions, cookies and retries"
 class cookie_jar {
 public:
     /// An empty jar. Throws std::bad_alloc when libcurl cannot make its

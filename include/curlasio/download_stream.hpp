@@ -1,6 +1,9 @@
 #ifndef CURLASIO_DOWNLOAD_STREAM_HPP
 #define CURLASIO_DOWNLOAD_STREAM_HPP
 
+/// @file
+/// curlasio::download_stream: a response body as an Asio AsyncReadStream.
+
 // curlasio::download_stream: a transfer whose response body is read as it
 // arrives, through an Asio AsyncReadStream. async_open completes with the
 // response head; async_read_some then hands out the body; its end is
@@ -58,8 +61,16 @@ void fail_stream_op(const engine::executor_type& ex, read_handler h, errc e);
 
 } // namespace detail
 
+/// A transfer's response body as an Asio AsyncReadStream: async_open sends
+/// the request and completes with the final response head, then
+/// async_read_some hands out the body as it arrives, pausing the transfer
+/// while the reader does not read (at most the buffer limit, plus one chunk
+/// of libcurl's, is held).
+///
+/// @see @ref md_doc_streaming "Streaming bodies"
 class download_stream {
 public:
+    /// The engine's executor type.
     using executor_type = engine::executor_type;
 
     /// What the stream holds for its reader at most (plus one chunk of
@@ -74,6 +85,7 @@ public:
     /// The moved-from stream keeps its executor and is not open.
     download_stream(download_stream&& other) noexcept
         : executor_(other.executor_), state_(std::move(other.state_)) {}
+    /// Closes this stream (as close()), then takes over `other`'s transfer.
     download_stream& operator=(download_stream&& other) noexcept {
         if (this != &other) {
             close();
@@ -85,10 +97,12 @@ public:
     /// Aborts the transfer if it still runs (as close()).
     ~download_stream() { close(); }
 
+    /// The engine's executor: the default executor of the stream's handlers.
     executor_type get_executor() const noexcept { return executor_; }
 
     /// Starts the transfer `req` and waits for its response head.
     ///
+    /// @par Completion signature
     /// Completion signature: `void(error_code, response)`: the response
     /// holds the status, reason, header fields, version and effective URL
     /// of the final response (no body: read it from the stream). An HTTP
@@ -98,6 +112,7 @@ public:
     /// A failure before the head is an error_code, with libcurl's text in
     /// response::error_message.
     ///
+    /// @par Executor
     /// Executor: the handler runs on its associated executor (by default the
     /// stream's, which is the engine's), through asio::post. So do
     /// request::on_progress's calls, for the whole transfer, when that
@@ -107,14 +122,20 @@ public:
     /// As async_fetch: terminal and partial abort the transfer at any stage;
     /// total only while libcurl has not yet run it.
     ///
+    /// @par Lifetimes
     /// Lifetimes: `req` is taken by value. The stream may be destroyed
     /// while the operation is pending (the handler gets operation_aborted).
     ///
+    /// @par Thread safety
     /// Thread safety: one operation of each kind at a time (a second open
     /// while one is pending or the transfer runs completes with
     /// errc::operation_in_progress); from any thread when the engine's
     /// executor is a strand or an io_context run by one thread. A stream
     /// whose transfer ended may be opened again.
+    ///
+    /// @par Exception safety
+    /// If this call throws (std::bad_alloc), no transfer was started and the
+    /// handler is destroyed without being called.
     template <boost::asio::completion_token_for<void(error_code, response)> CompletionToken =
                   boost::asio::deferred_t>
     auto async_open(request req, CompletionToken&& token = CompletionToken()) {
@@ -141,11 +162,13 @@ public:
     /// Reads some of the body into `buffers` (at most the first 16 of the
     /// sequence), as soon as at least one byte is there.
     ///
+    /// @par Completion signature
     /// Completion signature: `void(error_code, std::size_t)`. The end of
     /// the body is asio::error::eof (with 0 bytes); a failure mid-body is
     /// its error_code, after every byte that arrived before it. A read of
     /// zero bytes completes at once (posted) with no error.
     ///
+    /// @par Executor
     /// Executor: the handler runs on its associated executor (by default the
     /// stream's), through asio::post, never inside this call.
     ///
@@ -155,11 +178,17 @@ public:
     /// partial and total: cancel this read only (operation_aborted); the
     /// bytes held stay for the next read and the transfer goes on.
     ///
+    /// @par Lifetimes
     /// Lifetimes: the buffers must stay valid until the handler runs; the
     /// stream may be destroyed meanwhile (operation_aborted).
     ///
+    /// @par Thread safety
     /// Thread safety: one read at a time (a second one completes with
     /// errc::operation_in_progress); as async_open otherwise.
+    ///
+    /// @par Exception safety
+    /// If this call throws (std::bad_alloc), the read was not started and
+    /// the handler is destroyed without being called.
     template <typename MutableBufferSequence, boost::asio::completion_token_for<void(error_code, std::size_t)>
                                                   CompletionToken = boost::asio::deferred_t>
     auto async_read_some(const MutableBufferSequence& buffers, CompletionToken&& token = CompletionToken()) {
@@ -207,6 +236,7 @@ public:
     /// Body bytes the stream holds for its reader now, and how many times it
     /// paused the transfer: for tests and diagnostics; read them as result().
     std::size_t held() const noexcept { return state_ ? detail::stream_held(*state_) : 0; }
+    /// Times the stream paused its transfer (see held()).
     std::uint64_t pauses() const noexcept { return state_ ? detail::stream_pauses(*state_) : 0; }
 
 private:

@@ -1,6 +1,9 @@
 #ifndef CURLASIO_ENGINE_HPP
 #define CURLASIO_ENGINE_HPP
 
+/// @file
+/// curlasio::engine (one CURLM on an Asio executor) and engine_stats.
+
 #include <curlasio/engine_options.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -35,14 +38,16 @@ struct engine_stats {
 /// Runs libcurl transfers inside an Asio executor: one CURLM*, its sockets
 /// watched with the executor's reactor, its timer an asio::steady_timer.
 ///
-/// Threading: every libcurl call happens on the engine's executor. With an
+/// @par Thread safety
+/// Every libcurl call happens on the engine's executor. With an
 /// io_context run by one thread, give the io_context (or its executor); with
 /// several threads, give a strand. async_fetch and cancel() are then safe to
 /// call from any thread. The engine object itself (construction, move,
 /// destruction) is not synchronised: do not destroy it while another thread
 /// calls async_fetch on it.
 ///
-/// Lifetime: destroying the engine, or calling cancel(), aborts every
+/// @par Lifetimes
+/// Destroying the engine, or calling cancel(), aborts every
 /// transfer; each pending handler still runs exactly once, with
 /// asio::error::operation_aborted, on its executor (so only once that
 /// executor runs again). Destruction also closes every connection and frees
@@ -57,11 +62,21 @@ struct engine_stats {
 /// A moved-from engine keeps its executor and nothing else: it may be
 /// destroyed, assigned to and queried (stats() all zero, cancel() does
 /// nothing); async_fetch on it completes with errc::engine_moved_from.
+///
+/// @see @ref md_doc_getting_started "Getting started",
+///      @ref md_doc_tokens_and_cancellation "Tokens and cancellation",
+///      @ref md_doc_faults "Defaults and faults"
 class engine {
 public:
+    /// The executor every libcurl call of the engine runs on.
     using executor_type = boost::asio::any_io_executor;
 
+    /// An engine on `io`'s executor (one thread runs `io`). Throws
+    /// std::bad_alloc, or std::runtime_error when libcurl cannot make its multi
+    /// handle.
     explicit engine(boost::asio::io_context& io, const engine_options& options = {});
+    /// An engine on `ex`: a strand when several threads run its context.
+    /// Throws as the constructor above.
     explicit engine(executor_type ex, const engine_options& options = {});
     /// Takes over `other`'s transfers; `other` keeps only its executor.
     engine(engine&& other) noexcept;
@@ -70,6 +85,7 @@ public:
     engine& operator=(engine&& other) noexcept;
     ~engine();
 
+    /// The engine's executor: the default executor of its operations' handlers.
     executor_type get_executor() const noexcept { return executor_; }
 
     /// Aborts every running and queued transfer (their handlers get operation_aborted);

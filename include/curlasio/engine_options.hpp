@@ -1,6 +1,10 @@
 #ifndef CURLASIO_ENGINE_OPTIONS_HPP
 #define CURLASIO_ENGINE_OPTIONS_HPP
 
+/// @file
+/// curlasio::engine_options: connection limits, the admission limit, HTTP/2
+/// multiplexing, the watchdog, how sockets are made.
+
 #include <curl/curl.h>
 
 #include <chrono>

@@ -1,6 +1,9 @@
 #ifndef CURLASIO_ENGINE_POOL_HPP
 #define CURLASIO_ENGINE_POOL_HPP
 
+/// @file
+/// curlasio::engine_pool: several engines behind one async_fetch.
+
 // curlasio::engine_pool: several engines, each with its own CURLM, behind
 // one async_fetch. Two shapes:
 //   - one engine per executor (an io_context per thread, the user's own
@@ -52,23 +55,29 @@ class pool_completion;
 
 /// N engines (each one CURLM*) behind one async_fetch.
 ///
-/// Threading: each engine follows engine's rules on its executor: an
+/// @par Thread safety
+/// Each engine follows engine's rules on its executor: an
 /// io_context run by one thread, or a strand. async_fetch(pool, ...),
 /// cancel(), stats() and in_flight() are then safe from any thread. The pool
 /// object itself (construction, move, destruction) is not synchronised.
 ///
-/// Lifetime: destroying the pool destroys its engines, which aborts every
+/// @par Lifetimes
+/// Destroying the pool destroys its engines, which aborts every
 /// transfer; each pending handler still runs exactly once, with
 /// asio::error::operation_aborted, on its executor (see engine).
 ///
 /// A moved-from pool holds no engine: async_fetch on it completes with
 /// errc::engine_moved_from.
+///
+/// @see @ref md_doc_pool_and_admission "The admission limit and the engine pool"
 class engine_pool {
 public:
+    /// The engines' executor type.
     using executor_type = engine::executor_type;
 
     /// `engines` engines on one executor (0 counts as 1).
     engine_pool(boost::asio::io_context& io, std::size_t engines, const engine_options& options = {});
+    /// `engines` engines on executor `ex` (0 counts as 1).
     engine_pool(const executor_type& ex, std::size_t engines, const engine_options& options = {});
     /// One engine per executor, in that order (an executor given twice gets
     /// two engines). Throws std::invalid_argument when `executors` is empty.
@@ -84,6 +93,7 @@ public:
     /// The first engine's executor.
     executor_type get_executor() const noexcept { return executor_; }
 
+    /// Number of engines (0 when moved from).
     std::size_t size() const noexcept { return engines_.size(); }
     /// Engine `i`, to fetch on it directly or read its stats (fetches made
     /// on it directly are not counted by the placement).
@@ -155,13 +165,17 @@ private:
 /// pool's (the first engine's).
 class initiate_pool_fetch {
 public:
+    /// The pool's executor type.
     using executor_type = engine_pool::executor_type;
 
+    /// An initiation on `pool`, which must outlive the call of operator().
     explicit initiate_pool_fetch(engine_pool& pool) noexcept : pool_(pool) {}
 
+    /// The pool's executor (its first engine's).
     executor_type get_executor() const noexcept { return pool_.get_executor(); }
 
     template <typename Handler>
+    /// Places the fetch on an engine and starts it there (see async_fetch).
     void operator()(Handler&& handler, request req) const {
         using wrapped = detail::pool_completion<std::decay_t<Handler>>;
         if (pool_.engines_.empty())
@@ -193,11 +207,13 @@ private:
 
 /// Performs one HTTP transfer described by `req` on one of `pool`'s engines.
 ///
-/// Completion signature: `void(error_code, response)`, as async_fetch on an
+/// @par Completion signature
+/// `void(error_code, response)`, as async_fetch on an
 /// engine: a transport failure is an error_code, an HTTP status of 4xx or
 /// 5xx a successful completion carrying it.
 ///
-/// Placement: the fetch goes to an engine that recently completed a transfer
+/// @par Placement
+/// The fetch goes to an engine that recently completed a transfer
 /// to the same origin (scheme://host:port) and whose connection no fetch
 /// placed since has taken, so that idle connection is reused, provided that
 /// engine is not much busier than the least busy one (at most 1 + a quarter
@@ -208,25 +224,33 @@ private:
 /// post and wake-up each way. A fetch counts as in flight from this call
 /// until just before its handler runs.
 ///
-/// Executor: the handler runs on its associated executor through
+/// @par Executor
+/// The handler runs on its associated executor through
 /// asio::post, never inside this call; a handler with none runs on the
 /// executor of the engine that ran the transfer (with one io_context per
 /// thread, any of the pool's threads: bind an executor, or use a coroutine,
 /// to choose). Its associated allocator allocates the operation state.
 ///
-/// Per-operation cancellation: the token's cancellation slot goes to the
+/// @par Per-Operation Cancellation
+/// The token's cancellation slot goes to the
 /// chosen engine's fetch unchanged, with the same rules: terminal and partial
 /// at every stage, total only while libcurl has not yet run the transfer.
 /// Retries (request_options::retry) behave as on one engine; all attempts run
 /// on the chosen engine.
 ///
-/// Lifetimes: `req` is taken by value; `pool` must outlive this call only.
+/// @par Lifetimes
+/// `req` is taken by value; `pool` must outlive this call only.
 /// Destroying the pool completes the operation with operation_aborted.
 /// With a cookie jar (request_options::cookies) the request uses the jar's
 /// share instead of the pool's: no shared DNS cache or TLS sessions for it.
 ///
-/// Thread safety: may be called from any thread, as long as each engine's
+/// @par Thread safety
+/// May be called from any thread, as long as each engine's
 /// executor is a strand or an io_context run by one thread.
+///
+/// @par Exception safety
+/// As async_fetch on an engine.
+/// @ingroup async_fetch
 template <boost::asio::completion_token_for<void(error_code, response)> CompletionToken =
               detail::default_fetch_token_t<engine_pool::executor_type>>
 auto async_fetch(engine_pool& pool, request req, CompletionToken&& token = CompletionToken()) {

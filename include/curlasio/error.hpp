@@ -1,6 +1,10 @@
 #ifndef CURLASIO_ERROR_HPP
 #define CURLASIO_ERROR_HPP
 
+/// @file
+/// Error codes and conditions: categories curl.easy, curl.multi and curlasio,
+/// curlasio::errc, curlasio::condition, is_retryable.
+
 // Error codes. libcurl's own codes are wrapped as they are (no re-listing of
 // every CURLE_*): an error_code in category "curl.easy" holds a CURLcode, one in
 // "curl.multi" a CURLMcode, and both enums are Boost.System error-code enums,
@@ -19,6 +23,8 @@ namespace curlasio {
 using boost::system::error_code;
 
 /// Conditions detected by curlasio itself, not by libcurl.
+///
+/// @see @ref md_doc_faults "Defaults and faults"
 enum class errc {
     /// A header name or value, the user agent, the method or the URL holds CR,
     /// LF or NUL, the method is empty, holds a space or is otherwise not an
@@ -73,6 +79,8 @@ enum class errc {
 /// "curl.multi" and curlasio::errc codes belong to none of these classes; of
 /// any other category, a code whose default_error_condition() is
 /// boost::system::errc::timed_out is timed_out and transient.
+///
+/// @see @ref md_doc_faults "Defaults and faults"
 enum class condition {
     /// No connection could be made to the server or proxy
     /// (CURLE_COULDNT_CONNECT: refused, unreachable, connect timeout on some
@@ -100,6 +108,7 @@ enum class condition {
 /// Category "curlasio.condition": values are curlasio::condition.
 const boost::system::error_category& curlasio_condition_category() noexcept;
 
+/// The error_condition for `c` (what `ec == condition::...` compares with).
 inline boost::system::error_condition make_error_condition(condition c) noexcept {
     return {static_cast<int>(c), curlasio_condition_category()};
 }
@@ -117,6 +126,7 @@ const boost::system::error_category& curl_multi_category() noexcept;
 /// Category "curlasio": values are curlasio::errc.
 const boost::system::error_category& curlasio_category() noexcept;
 
+/// The error_code for `e`, in curlasio_category().
 inline error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), curlasio_category()}; }
 
 } // namespace curlasio
@@ -124,9 +134,11 @@ inline error_code make_error_code(errc e) noexcept { return {static_cast<int>(e)
 // CURLcode and CURLMcode live in the global namespace, so that is where
 // argument-dependent lookup (from error_code's converting constructor) finds
 // their make_error_code; curlasio:: names the same functions.
+/// The error_code for `c`, in curl_easy_category() (`ec == CURLE_...` works).
 inline boost::system::error_code make_error_code(CURLcode c) noexcept {
     return {static_cast<int>(c), curlasio::curl_easy_category()};
 }
+/// The error_code for `c`, in curl_multi_category().
 inline boost::system::error_code make_error_code(CURLMcode c) noexcept {
     return {static_cast<int>(c), curlasio::curl_multi_category()};
 }
@@ -135,6 +147,7 @@ namespace curlasio {
 using ::make_error_code;
 } // namespace curlasio
 
+/// @cond
 template <>
 struct boost::system::is_error_code_enum<curlasio::errc> : std::true_type {};
 template <>
@@ -143,5 +156,6 @@ template <>
 struct boost::system::is_error_code_enum<CURLMcode> : std::true_type {};
 template <>
 struct boost::system::is_error_condition_enum<curlasio::condition> : std::true_type {};
+/// @endcond
 
 #endif

@@ -1,6 +1,10 @@
 #ifndef CURLASIO_JSON_HPP
 #define CURLASIO_JSON_HPP
 
+/// @file
+/// JSON bodies and answers through Boost.JSON: set_json, parse_json, json_errc
+/// (CMake target curlasio::json; not in the umbrella header).
+
 // JSON bodies through Boost.JSON (target curlasio::json; code that never
 // includes this header needs neither Boost.JSON nor its library):
 //
@@ -51,17 +55,21 @@ public:
 inline constexpr json_category json_category_instance;
 } // namespace detail
 
+/// Category "curlasio.json": values are json_errc.
 inline const boost::system::error_category& json_category() noexcept {
     return detail::json_category_instance;
 }
+/// The error_code for `e`, in json_category().
 inline boost::system::error_code make_error_code(json_errc e) noexcept {
     return {static_cast<int>(e), json_category()};
 }
 
 } // namespace curlasio
 
+/// @cond
 template <>
 struct boost::system::is_error_code_enum<curlasio::json_errc> : std::true_type {};
+/// @endcond
 
 namespace curlasio {
 
@@ -96,7 +104,7 @@ inline bool is_json_content_type(std::string_view content_type) noexcept {
 
 /// Parses `text` as one JSON value (RFC 8259; Boost.JSON's default limits,
 /// a nesting depth of 32). On bad JSON the error is Boost.JSON's code
-/// (boost::json::error::syntax, ::incomplete, ::extra_data, ...), and
+/// (boost::json::error::syntax, incomplete, extra_data, ...), and
 /// `*why`, when given, says where: "invalid JSON at byte 17 (line 2,
 /// column 5): syntax error".
 inline boost::system::result<boost::json::value> parse_json(std::string_view text,

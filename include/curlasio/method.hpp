@@ -1,6 +1,9 @@
 #ifndef CURLASIO_METHOD_HPP
 #define CURLASIO_METHOD_HPP
 
+/// @file
+/// curlasio::verb and curlasio::method: the HTTP method of a request.
+
 // curlasio::method: what request's constructor takes as the HTTP method, so
 // that `request(url, "{\"k\":1}")` (a body where the method goes) does not
 // compile. A known verb converts implicitly; any other method is spelled
@@ -41,7 +44,7 @@ constexpr std::string_view to_string(verb v) noexcept {
 }
 
 /// True when `s` is an RFC 9110 token (section 5.6.2: one or more of
-/// letters, digits and !#$%&'*+-.^_`|~), which is what a method must be.
+/// letters, digits and ! # \$ \% \& ' * + - . ^ _ \` | ~), which is what a method must be.
 constexpr bool is_token(std::string_view s) noexcept {
     if (s.empty())
         return false;
@@ -72,9 +75,12 @@ public:
 
     /// The name as sent.
     const std::string& str() const& noexcept { return name_; }
+    /// The name, moved out.
     std::string str() && noexcept { return std::move(name_); }
 
+    /// Same name (case-sensitive).
     friend bool operator==(const method&, const method&) = default;
+    /// Whether `m` is the verb `v`.
     friend bool operator==(const method& m, verb v) noexcept { return m.name_ == to_string(v); }
 
 private:

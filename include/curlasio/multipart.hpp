@@ -1,6 +1,9 @@
 #ifndef CURLASIO_MULTIPART_HPP
 #define CURLASIO_MULTIPART_HPP
 
+/// @file
+/// curlasio::mime_part: one part of a multipart/form-data body.
+
 // curlasio::mime_part: one part of a multipart/form-data request body
 // (request::multipart), a value type. The body is built by libcurl's MIME API
 // (curl_mime_*) when the transfer starts: a file part is streamed from the
@@ -12,7 +15,11 @@
 
 namespace curlasio {
 
+/// One part of a multipart/form-data request body (request::add_part), a
+/// value type. libcurl's MIME API builds the body when the transfer starts;
+/// a file part is streamed from its file as libcurl sends, never loaded.
 struct mime_part {
+    /// An extra header field of the part, as (name, value).
     using header = std::pair<std::string, std::string>;
 
     /// The form field's name (Content-Disposition: form-data; name="...");

@@ -1,6 +1,9 @@
 #ifndef CURLASIO_REQUEST_HPP
 #define CURLASIO_REQUEST_HPP
 
+/// @file
+/// curlasio::request: what one transfer sends, and transfer_progress.
+
 // curlasio::request: a value type describing one HTTP transfer. Copyable,
 // movable, independent of any engine; async_fetch copies what it needs.
 
@@ -26,15 +29,30 @@ namespace curlasio {
 
 /// Progress of one transfer, in bytes; a total is 0 while unknown.
 struct transfer_progress {
+    /// Bytes expected down (0: unknown).
     std::uint64_t download_total = 0;
+    /// Bytes received so far.
     std::uint64_t downloaded = 0;
+    /// Bytes expected up (0: unknown).
     std::uint64_t upload_total = 0;
+    /// Bytes sent so far.
     std::uint64_t uploaded = 0;
 };
 
+/// One HTTP transfer, described: what is sent (method, URL, headers, body or
+/// upload source), how (request_options) and two callbacks. A value type,
+/// copyable and movable, independent of any engine; async_fetch copies what it
+/// needs.
+///
+/// @par Thread safety
+/// As for a std::string: one writer, or any number of readers.
+///
+/// @see @ref md_doc_requests "Building requests"
 class request {
 public:
+    /// A header field as (name, value).
     using header = std::pair<std::string, std::string>;
+    /// See request_options::curl_setter.
     using curl_setter = request_options::curl_setter;
 
     request() = default;
@@ -59,6 +77,8 @@ public:
     /// the request is refused as malformed. Set it directly for a method
     /// known only at run time, or through the constructor's curlasio::method.
     std::string method = "GET";
+    /// Absolute URL; http:// or https:// (other schemes fail with
+    /// CURLE_UNSUPPORTED_PROTOCOL, on redirects too).
     std::string url;
     /// Sent in this order; repeats allowed. A value-less name ("Accept", "")
     /// sends an empty header.

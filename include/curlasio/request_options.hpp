@@ -1,6 +1,9 @@
 #ifndef CURLASIO_REQUEST_OPTIONS_HPP
 #define CURLASIO_REQUEST_OPTIONS_HPP
 
+/// @file
+/// curlasio::request_options and its groups: how a transfer is made.
+
 // curlasio::request_options: how a transfer is made, apart from what it
 // sends. A value type of nested aggregates, so that designated initializers
 // work and a request, a Beast fetch, a stream or a session default can all
@@ -186,6 +189,7 @@ struct limit_options {
     /// Abort when fewer than low_speed_limit bytes/s flow for low_speed_time
     /// (CURLE_OPERATION_TIMEDOUT): the guard against servers that trickle.
     long low_speed_limit = 0;
+    /// The window of low_speed_limit; 0: no low-speed limit.
     std::chrono::seconds low_speed_time{0};
 };
 
@@ -234,6 +238,7 @@ enum class auth_scheme {
 /// which curlasio never sets). A user:password in the URL is used when
 /// username is empty. Proxies have their own: proxy_options.
 struct auth_options {
+    /// Which scheme to use (CURLOPT_HTTPAUTH).
     auth_scheme scheme = auth_scheme::automatic;
     /// CURLOPT_USERNAME; for basic, digest and any. Empty: none (nothing is
     /// sent for those schemes).
@@ -266,6 +271,7 @@ struct proxy_options {
     /// HTTP proxies and SOCKS5's user/password authentication (RFC 1929).
     /// Empty: those in url, if any. Neither may hold CR, LF or NUL.
     std::string username{};
+    /// The proxy password (CURLOPT_PROXYPASSWORD); see username.
     std::string password{};
     /// How an HTTP proxy gets them (CURLOPT_PROXYAUTH).
     proxy_auth_scheme auth = proxy_auth_scheme::basic;
@@ -278,8 +284,8 @@ struct proxy_options {
     /// so that the proxy sees only bytes; https:// always goes through one.
     bool tunnel = false;
 
-    // A template, so that a braced list (`= {.url = ...}`) is never taken
-    // for a string.
+    /// Sets url alone (`options.proxy = "http://proxy:3128"`). A template,
+    /// so that a braced list (`= {.url = ...}`) is never taken for a string.
     template <typename String>
     requires(std::is_convertible_v<String, std::string_view> &&
              !std::is_same_v<std::remove_cvref_t<String>, std::nullptr_t>) proxy_options&
@@ -287,12 +293,19 @@ struct proxy_options {
         url.emplace(std::string_view(proxy_url));
         return *this;
     }
+    /// No proxy, and the environment ignored (url = std::nullopt).
     proxy_options& operator=(std::nullopt_t) {
         url.reset();
         return *this;
     }
 };
 
+/// How a request is made: every first-class option, as nested aggregates
+/// that designated initializers fill
+/// (`req.options = {.timeout = 5s, .redirects = {.follow = true}}`), plus
+/// set_option for anything else libcurl offers. A value type.
+///
+/// @see @ref md_doc_faults "Defaults and faults"
 struct request_options {
     /// Sets one libcurl option on the handle; returns what curl_easy_setopt returned.
     using curl_setter = std::function<CURLcode(CURL*)>;
@@ -301,10 +314,15 @@ struct request_options {
     std::chrono::milliseconds timeout{0};
     /// Deadline for resolve + connect + TLS handshake.
     std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};
+    /// Following redirects.
     redirect_options redirects{};
+    /// Verification, certificates, pins, versions, ciphers, the SSL_CTX hook.
     tls_options tls{};
+    /// Response size, head size, low-speed limits.
     limit_options limits{};
+    /// Connection lifetime, buffer size, waiting for HTTP/2 multiplexing.
     connection_options connection{};
+    /// Which HTTP version to ask for.
     http_version version = http_version::any;
     /// Advertise every encoding libcurl supports and decode the body.
     bool decompress = true;

@@ -1,6 +1,9 @@
 #ifndef CURLASIO_RESPONSE_HPP
 #define CURLASIO_RESPONSE_HPP
 
+/// @file
+/// curlasio::response, header_list, timings: what a transfer produced.
+
 // curlasio::response: what a transfer produced. Delivered with every
 // completion, also a failed one: then it holds whatever arrived before the
 // failure (partial body, headers) and libcurl's detailed error text.
@@ -29,25 +32,36 @@ public:
     /// A field as (name, value), viewing the list's storage.
     using value_type = std::pair<std::string_view, std::string_view>;
 
+    /// A forward iterator over the fields, in order; dereferenced, a (name, value)
+    /// pair viewing the list's storage.
     class const_iterator {
     public:
+        /// A forward iterator.
         using iterator_category = std::forward_iterator_tag;
+        /// A field as (name, value).
         using value_type = header_list::value_type;
+        /// Distance between positions.
         using difference_type = std::ptrdiff_t;
+        /// Fields are returned by value (string_views into the list).
         using reference = value_type;
+        /// None: fields are returned by value.
         using pointer = void;
 
         const_iterator() = default;
+        /// The field at this position.
         value_type operator*() const noexcept { return list_->field(index_); }
+        /// Moves to the next field.
         const_iterator& operator++() noexcept {
             ++index_;
             return *this;
         }
+        /// Moves to the next field; returns the position before.
         const_iterator operator++(int) noexcept {
             const_iterator old = *this;
             ++index_;
             return old;
         }
+        /// Same position (of the same list).
         friend bool operator==(const const_iterator& a, const const_iterator& b) noexcept {
             return a.index_ == b.index_;
         }
@@ -63,18 +77,25 @@ public:
     std::optional<std::string_view> find(std::string_view name) const noexcept;
     /// Every value of `name`, in order.
     std::vector<std::string_view> find_all(std::string_view name) const;
+    /// Whether `name` is present.
     bool contains(std::string_view name) const noexcept { return find(name).has_value(); }
 
+    /// Appends a field (as received: no check, no folding).
     void add(std::string_view name, std::string_view value);
     /// Appends " more" to the last field's value (obsolete line folding).
     void extend_last(std::string_view more);
+    /// Removes every field.
     void clear() noexcept {
         bytes_.clear();
         fields_.clear();
     }
+    /// Number of fields, repeats counted.
     std::size_t size() const noexcept { return fields_.size(); }
+    /// Whether there is no field.
     bool empty() const noexcept { return fields_.empty(); }
+    /// The first field.
     const_iterator begin() const noexcept { return {this, 0}; }
+    /// Past the last field.
     const_iterator end() const noexcept { return {this, fields_.size()}; }
 
 private:
@@ -97,22 +118,35 @@ private:
 /// Durations from the start of the transfer (libcurl's CURLINFO_*_TIME_T),
 /// each cumulative: connect includes DNS, tls includes connect, and so on.
 struct timings {
+    /// Name resolved (CURLINFO_NAMELOOKUP_TIME_T).
     std::chrono::microseconds name_lookup{0};
+    /// TCP connection (or proxy connection) made (CURLINFO_CONNECT_TIME_T).
     std::chrono::microseconds connect{0};
     std::chrono::microseconds tls_handshake{0}; ///< zero on cleartext
+    /// First byte of the response about to arrive (CURLINFO_STARTTRANSFER_TIME_T).
     std::chrono::microseconds first_byte{0};
+    /// The whole transfer (CURLINFO_TOTAL_TIME_T).
     std::chrono::microseconds total{0};
+    /// Spent on followed redirects before the final transfer (CURLINFO_REDIRECT_TIME_T).
     std::chrono::microseconds redirect{0};
 };
 
 /// How one attempt of a retried fetch ended (response::earlier_attempts).
 struct attempt_outcome {
+    /// How the attempt ended: an error_code, or none for a response.
     boost::system::error_code ec;
     /// 0 when no response was received.
     int status = 0;
+    /// Member-wise.
     friend bool operator==(const attempt_outcome&, const attempt_outcome&) = default;
 };
 
+/// What one transfer produced: delivered with every completion, also a failed
+/// one; then it holds whatever arrived before the failure (partial body,
+/// headers) and libcurl's detailed error text.
+///
+/// @par Thread safety
+/// A value type: as for std::string.
 struct response {
     /// HTTP status of the last response from the server the URL names; 0 if
     /// none was received (a proxy's answer to CONNECT is never one).
@@ -125,15 +159,21 @@ struct response {
     /// HTTP status of a proxy's answer to CONNECT when the transfer tunnelled
     /// through one (200: the tunnel opened); 0 otherwise.
     int connect_status = 0;
+    /// The body as received (decoded when request_options::decompress), unless
+    /// request::on_body took it or a download_stream reads it.
     std::string body;
     /// URL of the last request made (after redirects).
     std::string effective_url;
     /// The protocol version of the response, as Beast's message::version()
     /// counts it: 10 for HTTP/1.0, 11, 20, 30; 0 if unknown.
     unsigned version = 0;
+    /// Redirects followed (request_options::redirects).
     long redirect_count = 0;
+    /// IP address of the peer the last connection went to (CURLINFO_PRIMARY_IP).
     std::string remote_address;
+    /// Port of that peer (CURLINFO_PRIMARY_PORT).
     unsigned short remote_port = 0;
+    /// Where the time went.
     timings times;
     /// Body bytes received from the network before decoding.
     std::uint64_t bytes_received = 0;

@@ -1,6 +1,9 @@
 #ifndef CURLASIO_RETRY_OPTIONS_HPP
 #define CURLASIO_RETRY_OPTIONS_HPP
 
+/// @file
+/// curlasio::retry_options: when and how a fetch is sent again.
+
 // curlasio::retry_options: when async_fetch sends a request again
 // (request_options::retry). Off by default (max_attempts = 1); an aggregate,
 // so that designated initializers work:
@@ -34,20 +37,29 @@ enum class retry_jitter {
 struct retry_event {
     /// The attempt that just ended (1 for the first).
     unsigned attempt = 0;
+    /// How the attempt ended (none: a response, see status).
     error_code ec;
+    /// The attempt's HTTP status; 0 when none was received.
     int status = 0;
     /// How long the operation waits before the next attempt.
     std::chrono::milliseconds delay{0};
 };
 
+/// When and how a fetch is sent again (request_options::retry). Off by
+/// default (max_attempts 1). A value type.
+///
+/// @see @ref md_doc_sessions "Sessions, cookies and retries"
 struct retry_options {
     /// Attempts in all, the first included: 1 turns retries off.
     unsigned max_attempts = 1;
     /// The wait before the second attempt; each later one is `multiplier`
     /// times the one before, at most max_backoff (then jitter applies).
     std::chrono::milliseconds initial_backoff{100};
+    /// Growth of the backoff per attempt.
     double multiplier = 2.0;
+    /// Cap of the computed backoff.
     std::chrono::milliseconds max_backoff{std::chrono::seconds(10)};
+    /// How the backoff is randomised.
     retry_jitter jitter = retry_jitter::full;
     /// For retry_jitter::proportional: how much of the backoff may be taken
     /// off, in [0, 1].
@@ -75,6 +87,7 @@ struct retry_options {
     /// or an HTTP-date), instead of the computed backoff and without jitter,
     /// at most max_retry_after. A value that does not parse is ignored.
     bool honour_retry_after = true;
+    /// The longest wait a Retry-After may ask for: a longer one is cut to it.
     std::chrono::seconds max_retry_after{60};
     /// When set, decides which outcomes are worth another attempt instead of
     /// the default rule (is_retryable(ec), or a status above); the method

@@ -1,6 +1,10 @@
 #ifndef CURLASIO_SESSION_HPP
 #define CURLASIO_SESSION_HPP
 
+/// @file
+/// curlasio::session: a base URL, default headers and options and a cookie jar
+/// over an engine (CMake target curlasio::session; not in the umbrella header).
+
 // curlasio::session: defaults over an engine. A base URL that relative
 // targets are resolved against (RFC 3986, with Boost.URL), default headers,
 // default request_options, and a cookie jar (in memory, of the session's
@@ -32,19 +36,24 @@ namespace curlasio {
 
 /// Defaults for the requests made through one engine.
 ///
-/// Thread safety: the const members (make_request, resolve, the getters) and
+/// @par Thread safety
+/// The const members (make_request, resolve, the getters) and
 /// async_fetch may be called concurrently from any threads, as long as no
 /// thread changes the session's configuration (base URL, headers(),
 /// options(), set_cookies) at the same time: configure it first, then share
 /// it. The cookie jar itself is thread-safe (see cookie_jar). async_fetch
 /// has the engine's rules besides (see curlasio::async_fetch).
 ///
-/// Lifetime: the engine must outlive the session. A fetch copies what it
+/// @par Lifetimes
+/// The engine must outlive the session. A fetch copies what it
 /// needs from the session when it starts; the session may be destroyed while
 /// its fetches run (they keep the jar alive). A copy of a session shares its
 /// jar (set_cookies(std::make_shared<cookie_jar>()) gives it one of its own).
+///
+/// @see @ref md_doc_sessions "Sessions, cookies and retries"
 class session {
 public:
+    /// The engine's executor type.
     using executor_type = engine::executor_type;
 
     /// A session over `eng` with an empty in-memory cookie jar. `base_url`,
@@ -57,9 +66,12 @@ public:
     /// std::bad_alloc when libcurl cannot make the jar.
     explicit session(engine& eng, std::string base_url = {});
 
+    /// The engine the session fetches on.
     engine& get_engine() const noexcept { return *engine_; }
+    /// The engine's executor.
     executor_type get_executor() const noexcept { return engine_->get_executor(); }
 
+    /// The base URL relative targets are resolved against ("": none).
     const std::string& base_url() const noexcept { return base_url_; }
     /// Replaces the base URL (same rules as the constructor's).
     void set_base_url(std::string base_url);
@@ -69,6 +81,7 @@ public:
     /// that name's defaults are all left out. Added at async_fetch, after
     /// the request's own headers.
     std::vector<request::header>& headers() noexcept { return headers_; }
+    /// The default headers, read-only.
     const std::vector<request::header>& headers() const noexcept { return headers_; }
 
     /// The options make_request copies into each request: set them once,
@@ -76,6 +89,7 @@ public:
     /// (A request made otherwise keeps its own options; only the jar and the
     /// headers are applied to it at async_fetch.)
     request_options& options() noexcept { return options_; }
+    /// The default options, read-only.
     const request_options& options() const noexcept { return options_; }
 
     /// The jar every fetch uses (options().cookies), or null when cookies
@@ -118,20 +132,34 @@ private:
 /// request has none). The defaults are read when this is called, also for
 /// a deferred token.
 ///
-/// Completion signature: `void(error_code, response)`, as
+/// @par Completion signature
+/// `void(error_code, response)`, as
 /// curlasio::async_fetch, through the same initiation (initiate_fetch): any
 /// completion token, the handler on its associated executor (by default
 /// the engine's), never inline.
 ///
-/// Per-operation cancellation: as curlasio::async_fetch (terminal and
+/// @par Executor
+/// As curlasio::async_fetch: the handler runs on its associated executor
+/// (by default the engine's), through asio::post, never inside this call.
+///
+/// @par Per-Operation Cancellation
+/// As curlasio::async_fetch (terminal and
 /// partial at every stage, total before libcurl ran the transfer).
 ///
-/// Lifetimes: `req` is taken by value; the session may go away once this
+/// @par Lifetimes
+/// `req` is taken by value; the session may go away once this
 /// returns, the engine must outlive the operation (or be destroyed, which
 /// completes it with operation_aborted).
 ///
-/// Thread safety: see session; concurrent calls are fine while nobody
+/// @par Thread safety
+/// See session; concurrent calls are fine while nobody
 /// reconfigures the session.
+///
+/// @par Exception safety
+/// If this call throws (std::bad_alloc), no transfer was started and the
+/// handler is destroyed without being called; otherwise as
+/// curlasio::async_fetch.
+/// @ingroup async_fetch
 template <boost::asio::completion_token_for<void(error_code, response)> CompletionToken =
               detail::default_fetch_token_t<engine::executor_type>>
 auto async_fetch(const session& s, request req, CompletionToken&& token = CompletionToken()) {

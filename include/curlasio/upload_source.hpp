@@ -1,6 +1,9 @@
 #ifndef CURLASIO_UPLOAD_SOURCE_HPP
 #define CURLASIO_UPLOAD_SOURCE_HPP
 
+/// @file
+/// curlasio::upload_source: a request body read while the transfer runs.
+
 // curlasio::upload_source: a request body produced while the transfer runs,
 // read from an Asio read stream, a file or a function of the caller's, and
 // sent as it comes (request::upload). libcurl asks for bytes; when none are
@@ -135,6 +138,13 @@ std::shared_ptr<body_source> open_file_source(const std::string& path, error_cod
 
 } // namespace detail
 
+/// A request body read as the transfer runs (request::upload): from an Asio
+/// read stream, a function of yours that completes reads, or a file.
+/// libcurl asks for bytes as it sends; when none are ready the transfer
+/// pauses and the source's next read resumes it. A source feeds one
+/// transfer and cannot be rewound.
+///
+/// @see @ref md_doc_streaming "Streaming bodies"
 class upload_source {
 public:
     /// What each read of a stream source asks for.
@@ -158,6 +168,7 @@ public:
     /// size the body goes chunked (HTTP/1.1) or as DATA frames up to the end
     /// (HTTP/2).
     ///
+    /// @par Lifetimes
     /// Lifetime: an lvalue stream is read by reference and must outlive the
     /// fetch; an rvalue is moved into the source and destroyed with it.
     /// When the transfer ends before the stream does, the read in progress
@@ -209,7 +220,9 @@ public:
     explicit upload_source(std::shared_ptr<detail::body_source> source) noexcept
         : source_(std::move(source)) {}
 
+    /// Whether there is a source.
     explicit operator bool() const noexcept { return source_ != nullptr; }
+    /// The library's seam, for the engine.
     detail::body_source* get() const noexcept { return source_.get(); }
 
 private:

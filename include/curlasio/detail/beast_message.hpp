@@ -40,6 +40,7 @@
 namespace curlasio {
 
 /// Where and how a Beast request is fetched.
+/// @headerfile beast.hpp <curlasio/beast.hpp>
 struct beast_fetch_options {
     /// The scheme, authority and path prefix an origin-form target
     /// ("/path?query", what Beast requests usually hold) is sent to:
