@@ -73,6 +73,9 @@ public:
             return "the stream is not open";
         case errc::queue_full:
             return "the engine's admission queue is full";
+        case errc::head_not_representable:
+            return "the response head holds a field name or value too large for a Beast message (over 65533 "
+                   "bytes)";
         }
         return "unknown curlasio error";
     }

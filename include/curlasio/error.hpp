@@ -58,6 +58,12 @@ enum class errc {
     /// The engine's admission queue held engine_options::max_queued_transfers
     /// fetches already; nothing was sent.
     queue_full,
+    /// A Beast fetch's response head holds a field that a Beast message
+    /// cannot hold: a name or a value of 65 534 bytes or more (basic_fields
+    /// keeps sizes in 16 bits; libcurl accepts header lines up to 100 KiB).
+    /// The transfer is aborted at the head; nothing of the body is read.
+    /// Not headers_too_large, which is a limit the caller set or libcurl's.
+    head_not_representable,
 };
 
 /// Classes of failure, as Boost.System error conditions: `ec ==
