@@ -718,7 +718,10 @@ BOOST_AUTO_TEST_CASE(a_hostile_upstream_never_desynchronises_the_client) {
             const auto r = parse_responses(got);
             BOOST_TEST(!r.ec, r.ec.message() << " in " << got);
             BOOST_TEST(r.rest.empty(), r.rest);
-            BOOST_TEST_REQUIRE(r.responses.size() == 2u, got);
+            if (r.responses.size() != 2u) {
+                BOOST_TEST(r.responses.size() == 2u, got);
+                continue;
+            }
             const auto& first = r.responses[0];
             if (first.result_int() == 200u) {
                 BOOST_TEST(first.body() == body);
