@@ -20,6 +20,14 @@
 // for the body, nothing more is read from the client. Each request has a
 // deadline (DEADLINE_SECONDS, 60 by default), and its upstream transfer ends
 // as soon as the client goes away. One thread runs everything.
+//
+// Framing is the proxy's own on each side: the answer goes with the
+// upstream's Content-Length only when that framed its body (never beside
+// Transfer-Encoding), chunked otherwise. A client body that does not parse is
+// answered 400 and the connection closed (the client's fault, not the
+// upstream's); an upstream that fails before its head, or sends one Beast
+// cannot hold (a field over 64 KiB), is a 502 (504 on the deadline); a failure
+// once the head went out is told by a close.
 
 #include <curlasio/curlasio.hpp>
 #include <curlasio/download_stream.hpp>
