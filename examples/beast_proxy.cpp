@@ -20,6 +20,14 @@
 // for the body, nothing more is read from the client. Each request has a
 // deadline (DEADLINE_SECONDS, 60 by default), and its upstream transfer ends
 // as soon as the client goes away. One thread runs everything.
+//
+// Framing is the proxy's own on each side: the answer goes with the
+// upstream's Content-Length only when that framed its body (never beside
+// Transfer-Encoding), chunked otherwise. A client body that does not parse is
+// answered 400 and the connection closed (the client's fault, not the
+// upstream's); an upstream that fails before its head, or sends one Beast
+// cannot hold (a field over 64 KiB), is a 502 (504 on the deadline); a failure
+// once the head went out is told by a close.
 
 #include <curlasio/curlasio.hpp>
 #include <curlasio/download_stream.hpp>
@@ -41,6 +49,7 @@
 
 #include <chrono>
 #include <iostream>
+#include <stdexcept>
 #include <memory>
 #include <optional>
 #include <string>
@@ -83,6 +92,7 @@ struct client {
     std::optional<http::request_parser<http::buffer_body>> parser; // the request in progress
     asio::steady_timer body_read; // cancelled once the request body is read whole
     bool busy = false;            // a request is in progress
+    error_code body_error;        // the request body could not be read: the client's fault
 };
 
 struct proxy {
@@ -112,6 +122,8 @@ void read_body(std::shared_ptr<client> c, asio::mutable_buffer into,
                               slot, [c, into, done = std::move(done)](error_code ec, std::size_t) mutable {
                                   if (ec == http::error::need_buffer)
                                       ec = {}; // the piece is full
+                                  if (ec && ec != asio::error::operation_aborted)
+                                      c->body_error = ec; // malformed, or the client left
                                   if (c->parser->is_done())
                                       c->body_read.cancel();
                                   std::move(done)(ec, into.size() - c->parser->get().body().size);
@@ -179,6 +191,10 @@ asio::awaitable<bool> forward(std::shared_ptr<client> c, proxy& p) {
     auto [ec, head] = co_await up.async_open(std::move(req), nothrow);
     if (ec == asio::error::operation_aborted)
         co_return false;
+    if (ec && c->body_error) { // the client's body broke the transfer, not the upstream: 400 and a close
+        co_return co_await answer(c, http::status::bad_request,
+                                  "request body: " + c->body_error.message() + "\n");
+    }
     if (ec) {
         const auto status =
             ec == boost::system::errc::timed_out ? http::status::gateway_timeout : http::status::bad_gateway;
@@ -188,15 +204,29 @@ asio::awaitable<bool> forward(std::shared_ptr<client> c, proxy& p) {
         co_return co_await answer(c, status, std::move(text));
     }
     http::response<http::buffer_body> res{static_cast<http::status>(head.status), version};
-    res.reason(head.reason);
-    connection.clear();
-    for (auto value : head.headers.find_all("connection"))
-        connection.append(value).append(",");
-    for (auto [name, value] : head.headers)
-        if (!hop_by_hop(name, connection))
-            res.insert(name, value);
+    // The body is re-framed here: Content-Length only when it is what framed
+    // the upstream's (with Transfer-Encoding it did not: RFC 9112 6.3; the
+    // library already drops it then), chunked or a close otherwise.
+    const bool chunked_upstream = head.headers.contains("transfer-encoding");
+    std::string unforwardable;
+    try {
+        res.reason(head.reason);
+        connection.clear();
+        for (auto value : head.headers.find_all("connection"))
+            connection.append(value).append(",");
+        for (auto [name, value] : head.headers)
+            if (!hop_by_hop(name, connection) &&
+                !(chunked_upstream && beast::iequals(name, "content-length")))
+                res.insert(name, value);
+    } catch (const std::length_error& e) { // a field over Beast's 64 KiB
+        unforwardable = e.what();
+    }
+    if (!unforwardable.empty()) // nothing of the upstream's answer went out yet
+        co_return co_await answer(c, http::status::bad_gateway,
+                                  "upstream: a response head beast_proxy cannot forward (" + unforwardable +
+                                      ")\n");
     const bool bodiless = head_request || head.status / 100 == 1 || head.status == 204 || head.status == 304;
-    if (!bodiless && !head.headers.contains("content-length")) {
+    if (!bodiless && (chunked_upstream || !res.has_content_length())) {
         if (version >= 11)
             res.chunked(true); // as it comes, of a length nobody knows yet
         else

@@ -868,7 +868,11 @@ response easy_handle::take_response(CURLcode result) {
                               error_buffer_ + ")";
             break;
         case libcurl_limit::none:
-            if (error_buffer_[0] && !too_large_ && !headers_too_large_)
+            // A body source's or sink's own failure says why, where libcurl
+            // says only "aborted by callback" or "failure writing output".
+            if (sink_error_ && result_error(result) == sink_error_)
+                r.error_message = sink_error_.message();
+            else if (error_buffer_[0] && !too_large_ && !headers_too_large_)
                 r.error_message = error_buffer_;
             else
                 r.error_message = result_error(result).message();

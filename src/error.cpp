@@ -77,6 +77,9 @@ public:
             return "the upload source ended before the size it announced (Content-Length)";
         case errc::upload_overrun:
             return "the upload source reported more bytes than the buffer it was given";
+        case errc::head_not_representable:
+            return "the response head holds a field name or value too large for a Beast message (over 65533 "
+                   "bytes)";
         }
         return "unknown curlasio error";
     }

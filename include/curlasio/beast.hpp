@@ -18,7 +18,11 @@
 // response body goes through its reader as bytes arrive: a file_body
 // response writes to its file, never holding it. Beast's serializer and
 // parser are not run: libcurl frames the messages (HTTP/1.1, HTTP/2, TLS,
-// proxies, redirects, decoding).
+// proxies, redirects, decoding). The response's fields say how libcurl framed
+// its body (no Content-Length beside Transfer-Encoding, one in place of
+// several), so a response written out again by Beast frames the body it
+// holds; a head Beast cannot hold (a field name or value over 65533 bytes)
+// fails the fetch with errc::head_not_representable.
 //
 // beast_fetch_options and remove_hop_by_hop are declared beside the sans-io
 // mapping they belong to, in detail/beast_message.hpp (included here).

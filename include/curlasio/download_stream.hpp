@@ -105,7 +105,10 @@ public:
     /// @par Completion signature
     /// Completion signature: `void(error_code, response)`: the response
     /// holds the status, reason, header fields, version and effective URL
-    /// of the final response (no body: read it from the stream). An HTTP
+    /// of the final response (no body: read it from the stream), its
+    /// Content-Length only when that is what framed the body (see
+    /// response::headers: never beside Transfer-Encoding), so a proxy that
+    /// copies it frames the bytes it reads as libcurl did. An HTTP
     /// status of 4xx or 5xx is a success, as with async_fetch; so is a
     /// transfer that ended before its head was told (a body-less answer
     /// after an authentication challenge): its reads then end at once.

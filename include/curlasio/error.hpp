@@ -71,6 +71,12 @@ enum class errc {
     /// An upload_source's read reported more bytes than the buffer it was
     /// handed holds; none of that read is sent.
     upload_overrun,
+    /// A Beast fetch's response head holds a field that a Beast message
+    /// cannot hold: a name or a value of 65 534 bytes or more (basic_fields
+    /// keeps sizes in 16 bits; libcurl accepts header lines up to 100 KiB).
+    /// The transfer is aborted at the head; nothing of the body is read.
+    /// Not headers_too_large, which is a limit the caller set or libcurl's.
+    head_not_representable,
 };
 
 /// Classes of failure, as Boost.System error conditions: `ec ==

@@ -154,7 +154,10 @@ struct response {
     /// Reason phrase of the last status line, if any ("OK").
     std::string reason;
     /// Header fields of the last response (not of followed redirects, not of
-    /// a proxy's answer to CONNECT).
+    /// a proxy's answer to CONNECT). Content-Length says how libcurl framed
+    /// the body: absent beside Transfer-Encoding (RFC 9112 6.3), one figure
+    /// (libcurl's) in place of several; a CR or NUL inside a field is a space
+    /// (RFC 9110 5.5). So a head copied onward never misframes the body.
     header_list headers;
     /// HTTP status of a proxy's answer to CONNECT when the transfer tunnelled
     /// through one (200: the tunnel opened); 0 otherwise.

@@ -11,6 +11,9 @@
 
 #include <support/test_server.hpp>
 
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <arpa/inet.h>
@@ -30,6 +33,8 @@
 #include <cstdlib>
 #include <string>
 #include <thread>
+#include <atomic>
+#include <mutex>
 
 using namespace curlasio::test;
 using namespace std::chrono_literals;
@@ -37,7 +42,10 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr std::uint64_t mib = 1024 * 1024;
-const std::string proxy_program = CURLASIO_BEAST_PROXY;
+// BEAST_PROXY_UNDER_TEST runs the cases against another build of the example
+// (an older one, to see a regression test fail before its fix).
+const std::string proxy_program =
+    std::getenv("BEAST_PROXY_UNDER_TEST") ? std::getenv("BEAST_PROXY_UNDER_TEST") : CURLASIO_BEAST_PROXY;
 
 bool have(const char* program) { return ::access(program, X_OK) == 0; }
 
@@ -167,6 +175,65 @@ std::string receive(int fd, std::size_t at_least) {
         got.append(buf, static_cast<std::size_t>(n));
     }
     return got;
+}
+
+namespace http = boost::beast::http;
+
+// Sends `request` (one or several, pipelined) on a new connection and reads
+// until the proxy closes it (or 10 s pass): every byte the client got.
+std::string exchange(unsigned short port, std::string_view request) {
+    const int fd = connect_to(port);
+    timeval tv{10, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    send_all(fd, request);
+    std::string got = receive(fd, std::string::npos);
+    ::close(fd);
+    return got;
+}
+
+// The responses in `bytes`, parsed as a client would, and what follows the
+// last whole one (bytes outside any message's framing, or an error).
+struct parsed_responses {
+    std::vector<http::response<http::string_body>> responses;
+    std::string rest;
+    boost::system::error_code ec; // of the first message that did not parse
+};
+
+parsed_responses parse_responses(std::string_view in) {
+    parsed_responses out;
+    while (!in.empty()) {
+        http::response_parser<http::string_body> p;
+        p.eager(true);
+        p.body_limit(boost::none);
+        p.header_limit(1 << 20);
+        boost::system::error_code ec;
+        std::string_view at = in;
+        while (!p.is_done()) {
+            const std::size_t n = p.put(boost::asio::buffer(in.data(), in.size()), ec);
+            in.remove_prefix(n);
+            if (ec == http::error::need_more) {
+                ec = {};
+                if (n == 0) { // all that came: the close ends it, or it is cut
+                    p.put_eof(ec);
+                    break;
+                }
+                continue;
+            }
+            if (ec)
+                break;
+        }
+        if (ec || !p.is_done()) {
+            out.ec = ec;
+            out.rest = std::string(at);
+            return out;
+        }
+        out.responses.push_back(p.release());
+    }
+    return out;
+}
+
+std::string request_line(const std::string& target, const std::string& extra = {}) {
+    return "GET " + target + " HTTP/1.1\r\nHost: x\r\n" + extra + "\r\n";
 }
 
 struct proxy_fixture {
@@ -436,6 +503,238 @@ BOOST_AUTO_TEST_CASE(sigterm_lets_the_requests_in_flight_finish_then_exits_clean
     BOOST_TEST(receive(idle, 1).empty());
     ::close(idle);
     BOOST_TEST((WIFEXITED(status) && WEXITSTATUS(status) == 0), "exit status " << status);
+}
+
+// Issue 23 (5): the upstream's Content-Length went out beside the chunked
+// body the proxy re-frames: the client read 5 bytes of 100, and the other 95
+// as the start of the next response on its connection.
+BOOST_AUTO_TEST_CASE(a_length_beside_transfer_encoding_never_reaches_the_client) {
+    const std::string raw =
+        "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n64\r\n" + pattern(100) +
+        "\r\n0\r\n\r\n";
+    const std::string got = exchange(proxy->port(), request_line("/raw?bytes=" + encode(raw)) +
+                                                        request_line("/hello", "Connection: close\r\n"));
+    const auto r = parse_responses(got);
+    BOOST_TEST(!r.ec, r.ec.message() << " in " << got);
+    BOOST_TEST(r.rest.empty(), r.rest);
+    BOOST_TEST_REQUIRE(r.responses.size() == 2u, got);
+    BOOST_TEST(r.responses[0].count(http::field::content_length) == 0u);
+    BOOST_TEST(r.responses[0].chunked());
+    BOOST_TEST(r.responses[0].body() == pattern(100));
+    BOOST_TEST(r.responses[1].body() == "hello world");
+    BOOST_TEST(eventually([&] { return settled(); }), describe());
+}
+
+// Issue 23 (6): a malformed chunked body from the client was answered 502
+// "upstream: operation aborted by callback".
+BOOST_AUTO_TEST_CASE(a_malformed_client_body_is_a_400_and_a_close) {
+    std::atomic<int> sinks_done{0};
+    server.on_request([&](const std::string&, const std::string& target) {
+        if (target == "/sink")
+            ++sinks_done; // told once the body ended
+    });
+    const std::string got =
+        exchange(proxy->port(), "POST /sink HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                "5\r\nabcde\r\nZZ\r\nmore\r\n");
+    const auto r = parse_responses(got);
+    BOOST_TEST_REQUIRE(r.responses.size() == 1u, got);
+    BOOST_TEST(r.responses[0].result_int() == 400u, got);
+    BOOST_TEST(r.responses[0].body().starts_with("request body: "), r.responses[0].body());
+    BOOST_TEST(!r.responses[0].keep_alive()); // and the connection closed: exchange returned
+    BOOST_TEST(r.rest.empty(), r.rest);
+    BOOST_TEST(sinks_done.load() == 0); // the upstream never saw the body end
+    BOOST_TEST(eventually([&] { return server.open_connections() == 0; }));
+    BOOST_TEST(eventually([&] { return settled(); }), describe());
+}
+
+// Issue 23 (7): a field of 70 000 bytes (under libcurl's 100 KiB, over what a
+// Beast message holds) closed the client's connection with no answer.
+BOOST_AUTO_TEST_CASE(an_upstream_head_too_large_to_forward_is_a_502) {
+    const std::string got = exchange(proxy->port(), request_line("/long-header/70000") +
+                                                        request_line("/hello", "Connection: close\r\n"));
+    const auto r = parse_responses(got);
+    BOOST_TEST(!r.ec, r.ec.message() << " in " << got.substr(0, 300));
+    BOOST_TEST_REQUIRE(r.responses.size() == 2u, got.substr(0, 300));
+    BOOST_TEST(r.responses[0].result_int() == 502u);
+    BOOST_TEST(r.responses[0].body().starts_with("upstream: "), r.responses[0].body());
+    BOOST_TEST(r.responses[1].body() == "hello world"); // the connection carries on
+    BOOST_TEST(eventually([&] { return settled(); }), describe());
+}
+
+// Issue 23, the attacker's view: whatever a client sends, the upstream gets
+// whole messages only, the client gets whole responses only, and nothing
+// keeps a descriptor.
+BOOST_AUTO_TEST_CASE(pipelined_requests_and_a_body_past_its_length_stay_separate_messages) {
+    std::vector<std::string> seen;
+    std::mutex m;
+    server.on_request([&](const std::string& method, const std::string& target) {
+        std::lock_guard lock(m);
+        seen.push_back(method + " " + target);
+    });
+    // Three pipelined, one write; the POST's body is followed at once by
+    // bytes that a server reading past Content-Length would take for its body.
+    const std::string got =
+        exchange(proxy->port(), request_line("/hello") +
+                                    "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nabcde"
+                                    "GET /status/404 HTTP/1.1\r\nHost: x\r\n\r\n" +
+                                    request_line("/bytes/10", "Connection: close\r\n"));
+    const auto r = parse_responses(got);
+    BOOST_TEST(!r.ec, r.ec.message());
+    BOOST_TEST(r.rest.empty(), r.rest);
+    BOOST_TEST_REQUIRE(r.responses.size() == 4u, got);
+    BOOST_TEST(r.responses[0].body() == "hello world");
+    BOOST_TEST(r.responses[1].body() == "abcde");
+    BOOST_TEST(r.responses[1]["X-Body-Size"] == "5");
+    BOOST_TEST(r.responses[2].result_int() == 404u);
+    BOOST_TEST(r.responses[3].body() == pattern(10));
+    {
+        std::lock_guard lock(m);
+        BOOST_TEST((seen == std::vector<std::string>{"GET /hello", "POST /echo", "GET /status/404",
+                                                     "GET /bytes/10"}));
+    }
+
+    // Garbage past the body is no request: the proxy answers what it framed, then closes.
+    const std::string bad =
+        exchange(proxy->port(), "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n"
+                                "abcde\x01\x02 garbage\r\n\r\n");
+    const auto b = parse_responses(bad);
+    BOOST_TEST_REQUIRE(b.responses.size() == 1u, bad);
+    BOOST_TEST(b.responses[0].body() == "abcde");
+    BOOST_TEST(b.rest.empty(), b.rest);
+    BOOST_TEST(eventually([&] { return settled(); }), describe());
+}
+
+// Content-Length and Transfer-Encoding both (the classic smuggling pair), or
+// two lengths: refused, nothing forwarded, least of all the hidden request.
+BOOST_AUTO_TEST_CASE(a_request_framed_two_ways_is_never_forwarded) {
+    std::vector<std::string> seen;
+    std::mutex m;
+    server.on_request([&](const std::string& method, const std::string& target) {
+        std::lock_guard lock(m);
+        seen.push_back(method + " " + target);
+    });
+    for (const std::string framing : {"Content-Length: 44\r\nTransfer-Encoding: chunked\r\n",
+                                      "Transfer-Encoding: chunked\r\nContent-Length: 44\r\n",
+                                      "Content-Length: 0\r\nContent-Length: 44\r\n"}) {
+        const std::string got =
+            exchange(proxy->port(), "POST /echo HTTP/1.1\r\nHost: x\r\n" + framing +
+                                        "\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n");
+        const auto r = parse_responses(got);
+        BOOST_TEST(r.rest.empty(), r.rest);
+        for (const auto& res : r.responses)
+            BOOST_TEST(res.result_int() / 100 == 4u, framing << ": " << res.result_int());
+    }
+    {
+        std::lock_guard lock(m);
+        BOOST_TEST(seen.empty(), seen.size() << " requests reached the upstream, first " << seen.front());
+    }
+    BOOST_TEST(eventually([&] { return settled(); }), describe());
+}
+
+BOOST_AUTO_TEST_CASE(huge_heads_and_slow_clients_cost_the_proxy_nothing_lasting) {
+    REQUIRE_PROGRAM("/usr/bin/curl", "curl");
+    const std::size_t requests_before = server.requests_seen();
+    // A head of 1 MiB: refused (Beast's 8 KiB request head limit), never forwarded.
+    std::string huge = "GET /hello HTTP/1.1\r\nHost: x\r\n";
+    while (huge.size() < (1u << 20))
+        huge += "X-Filler: " + std::string(1000, 'f') + "\r\n";
+    huge += "\r\n";
+    const int fd = connect_to(proxy->port());
+    timeval tv{10, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::send(fd, huge.data(), huge.size(), MSG_NOSIGNAL); // the proxy may close before it is all sent
+    const std::string answer = receive(fd, std::string::npos);
+    ::close(fd);
+    const auto r = parse_responses(answer);
+    BOOST_TEST(r.rest.empty(), r.rest);
+    for (const auto& res : r.responses)
+        BOOST_TEST(res.result_int() / 100 == 4u); // a refusal, if anything
+    BOOST_TEST(server.requests_seen() == requests_before);
+
+    // Slowloris: heads sent a byte at a time on several connections, and a
+    // request cut after a partial head; others are served meanwhile.
+    std::vector<int> slow;
+    for (int i = 0; i < 8; ++i)
+        slow.push_back(connect_to(proxy->port()));
+    const std::string head = request_line("/hello");
+    for (std::size_t at = 0; at + 4 < head.size() && at < 20; ++at) {
+        for (int s : slow)
+            send_all(s, head.substr(at, 1));
+        std::this_thread::sleep_for(20ms);
+    }
+    BOOST_TEST(run(curl(url("/hello"))).out == "hello world");
+    BOOST_TEST(eventually([&] { return fds().clients == slow.size(); }), describe());
+    for (int s : slow)
+        ::close(s);
+    BOOST_TEST(server.requests_seen() == requests_before + 1);
+    BOOST_TEST(eventually([&] { return settled(); }), describe());
+}
+
+// A chunked upload cut mid-body (the client half-closes, or leaves): the
+// upstream must never see the body end, or a cut body would pass for whole.
+BOOST_AUTO_TEST_CASE(a_cut_chunked_upload_never_ends_its_upstream_body) {
+    std::atomic<int> sinks_done{0};
+    server.on_request([&](const std::string&, const std::string& target) {
+        if (target == "/sink")
+            ++sinks_done; // told once the body ended
+    });
+    const std::size_t requests_before = server.requests_seen();
+    const int fd = connect_to(proxy->port());
+    timeval tv{10, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    send_all(fd, "PUT /sink HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n");
+    BOOST_TEST(eventually([&] { return server.requests_seen() == requests_before + 1; })); // its head is up
+    ::shutdown(fd, SHUT_WR);
+    const std::string got = receive(fd, std::string::npos);
+    ::close(fd);
+    const auto r = parse_responses(got);
+    BOOST_TEST(r.rest.empty(), r.rest);
+    for (const auto& res : r.responses)
+        BOOST_TEST(res.result_int() != 200u, res.body());
+    BOOST_TEST(sinks_done.load() == 0, "the upstream took the cut body for whole");
+    BOOST_TEST(eventually([&] { return server.open_connections() == 0; }));
+    BOOST_TEST(eventually([&] { return settled(); }), describe());
+}
+
+// A hostile upstream: more body than its Content-Length, conflicting
+// lengths, a bare CR inside a field. The client gets one well-framed
+// response each time (or a 502), and its connection carries the next one.
+BOOST_AUTO_TEST_CASE(a_hostile_upstream_never_desynchronises_the_client) {
+    // Each answer, and the body libcurl frames in it.
+    const std::pair<std::string, std::string> answers[] = {
+        {"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n" + pattern(100), pattern(5)},
+        // libcurl (7.88 and 8) takes the last length: a client taking the first desynchronised.
+        {"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 100\r\n\r\n" + pattern(100), pattern(100)},
+        {"HTTP/1.1 200 OK\r\nContent-Length: 5, 100\r\n\r\n" + pattern(100), pattern(5)},
+        {"HTTP/1.1 200 OK\r\nX-A: a\rContent-Length: 0\r\nContent-Length: 5\r\n\r\nabcde", "abcde"},
+        {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n0\r\n\r\n" + pattern(50),
+         "abcde"},
+    };
+    for (const auto& [raw, body] : answers) {
+        BOOST_TEST_CONTEXT(raw.substr(0, 80)) {
+            const std::string got =
+                exchange(proxy->port(), request_line("/raw?bytes=" + encode(raw)) +
+                                            request_line("/hello", "Connection: close\r\n"));
+            const auto r = parse_responses(got);
+            BOOST_TEST(!r.ec, r.ec.message() << " in " << got);
+            BOOST_TEST(r.rest.empty(), r.rest);
+            if (r.responses.size() != 2u) {
+                BOOST_TEST(r.responses.size() == 2u, got);
+                continue;
+            }
+            const auto& first = r.responses[0];
+            if (first.result_int() == 200u) {
+                BOOST_TEST(first.body() == body);
+                BOOST_TEST(first.count(http::field::content_length) <= 1u);
+                for (const auto& f : first)
+                    BOOST_TEST(f.value().find('\r') == std::string_view::npos);
+            } else {
+                BOOST_TEST(first.result_int() == 502u);
+            }
+            BOOST_TEST(r.responses[1].body() == "hello world");
+        }
+    }
+    BOOST_TEST(eventually([&] { return settled(); }), describe());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -239,6 +239,45 @@ BOOST_AUTO_TEST_CASE(an_error_status_opens_and_a_failure_fails_the_open) {
     });
 }
 
+// Issue 23 (5): the head handed Content-Length: 5 beside a chunked body of
+// 100 bytes; a proxy copying it desynchronised its client.
+BOOST_AUTO_TEST_CASE(a_length_beside_transfer_encoding_is_not_in_the_head) {
+    run_coroutine(io, [&]() -> asio::awaitable<void> {
+        const std::string raw =
+            "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n64\r\n" +
+            pattern(100) + "\r\n0\r\n\r\n";
+        download_stream s(eng);
+        auto [ec, head] = co_await s.async_open(request(server.url("/raw?bytes=" + encode(raw))), nothrow);
+        BOOST_TEST_REQUIRE(!ec, ec.message());
+        BOOST_TEST(!head.headers.contains("content-length"));
+        BOOST_TEST(head.headers.find("transfer-encoding").value_or("") == "chunked");
+        std::string body;
+        auto [rec, n] = co_await asio::async_read(s, asio::dynamic_buffer(body), nothrow);
+        BOOST_TEST(rec == asio::error::eof);
+        BOOST_TEST(body == pattern(100));
+        BOOST_TEST(!s.result().headers.contains("content-length"));
+    });
+}
+
+// Issue 23 (6): what a proxy gets when its client's body breaks: the
+// source's own error and its text, not libcurl's "aborted by callback".
+BOOST_AUTO_TEST_CASE(an_upload_source_failure_fails_the_open_with_its_error) {
+    run_coroutine(io, [&]() -> asio::awaitable<void> {
+        request req(server.url("/sink"), verb::post);
+        req.upload = upload_source::from_function(
+            io.get_executor(),
+            [&](asio::mutable_buffer, asio::any_completion_handler<void(error_code, std::size_t)> done) {
+                asio::post(io, [d = std::move(done)]() mutable {
+                    std::move(d)(make_error_code(boost::system::errc::bad_message), 0);
+                });
+            });
+        download_stream s(eng);
+        auto [ec, head] = co_await s.async_open(std::move(req), nothrow);
+        BOOST_TEST(ec == boost::system::errc::bad_message, ec.message());
+        BOOST_TEST(head.error_message == ec.message());
+    });
+}
+
 BOOST_AUTO_TEST_CASE(a_failure_mid_body_comes_after_the_bytes_before_it) {
     run_coroutine(io, [&]() -> asio::awaitable<void> {
         download_stream s(eng);

@@ -168,6 +168,8 @@ BOOST_AUTO_TEST_CASE(a_source_that_fails_mid_body_fails_the_fetch_with_its_error
         });
     const outcome out = fetch_sync(io, eng, put_to_sink(server, source));
     BOOST_TEST(out.ec == boost::system::errc::io_error, out.ec.message());
+    // Issue 23 (6): the text was libcurl's "operation aborted by callback".
+    BOOST_TEST(out.res.error_message == out.ec.message());
     BOOST_TEST(calls == 11);
     expect_fetch_works();
 }

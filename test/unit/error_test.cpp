@@ -91,11 +91,20 @@ BOOST_AUTO_TEST_CASE(other_portable_conditions) {
 
 BOOST_AUTO_TEST_CASE(errc_messages) {
     using curlasio::errc;
-    const errc all[] = {errc::invalid_request,  errc::response_too_large, errc::out_of_resources,
-                        errc::callback_threw,   errc::headers_too_large,  errc::request_too_large,
-                        errc::engine_moved_from, errc::upload_in_use, errc::operation_in_progress,
-                        errc::stream_not_open, errc::queue_full, errc::upload_size_mismatch,
-                        errc::upload_overrun};
+    const errc all[] = {errc::invalid_request,
+                        errc::response_too_large,
+                        errc::out_of_resources,
+                        errc::callback_threw,
+                        errc::headers_too_large,
+                        errc::request_too_large,
+                        errc::engine_moved_from,
+                        errc::upload_in_use,
+                        errc::operation_in_progress,
+                        errc::stream_not_open,
+                        errc::queue_full,
+                        errc::upload_size_mismatch,
+                        errc::upload_overrun,
+                        errc::head_not_representable};
     const std::string unknown = curlasio::curlasio_category().message(9999);
     BOOST_TEST(!unknown.empty());
     std::set<std::string> messages;

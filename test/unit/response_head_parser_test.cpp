@@ -7,6 +7,7 @@
 
 #include <initializer_list>
 #include <string_view>
+#include <vector>
 
 using curlasio::detail::response_head_parser;
 using event = response_head_parser::event;
@@ -110,6 +111,55 @@ BOOST_AUTO_TEST_CASE(bare_lf_ends_a_head_too) {
     response_head_parser p;
     BOOST_TEST((feed(p, {"HTTP/1.0 200 OK\n", "A: b\n", "\n"}) == event::final_end));
     BOOST_TEST(p.headers().find("A").value_or("") == "b");
+}
+
+// Issue 23 (5): a Content-Length beside Transfer-Encoding described the
+// chunked body libcurl decodes as 5 bytes of 100; a proxy forwarding it
+// desynchronised its client.
+BOOST_AUTO_TEST_CASE(transfer_encoding_drops_every_content_length) {
+    response_head_parser p;
+    BOOST_TEST((feed(p, {"HTTP/1.1 200 OK\r\n", "Content-Length: 5\r\n", "X-A: 1\r\n",
+                         "transfer-encoding: chunked\r\n", "CONTENT-LENGTH: 7\r\n", "X-B: 2\r\n", "\r\n"}) ==
+                event::final_end));
+    BOOST_TEST(!p.headers().contains("content-length"));
+    BOOST_TEST(p.headers().find("Transfer-Encoding").value_or("") == "chunked");
+    BOOST_TEST_REQUIRE(p.headers().size() == 3u);
+    auto it = p.headers().begin();
+    BOOST_TEST((*it).first == "X-A");
+    BOOST_TEST((*++it).first == "transfer-encoding");
+    BOOST_TEST((*++it).second == "2");
+
+    // Without Transfer-Encoding the length stays; an interim head is left alone.
+    BOOST_TEST((feed(p, {"HTTP/1.1 200 OK\r\n", "Content-Length: 5\r\n", "\r\n"}) == event::final_end));
+    BOOST_TEST(p.headers().find("content-length").value_or("") == "5");
+}
+
+// A hostile upstream's lengths: libcurl frames by the last one's leading
+// digits; a reader taking the first would read 5 bytes of 100.
+BOOST_AUTO_TEST_CASE(several_lengths_become_the_one_libcurl_frames_by) {
+    response_head_parser p;
+    feed(p,
+         {"HTTP/1.1 200 OK\r\n", "Content-Length: 5\r\n", "X-A: 1\r\n", "Content-Length: 100\r\n", "\r\n"});
+    BOOST_TEST((p.headers().find_all("content-length") == std::vector<std::string_view>{"100"}));
+    BOOST_TEST((*p.headers().begin()).first == "Content-Length"); // where the first was
+    feed(p, {"HTTP/1.1 200 OK\r\n", "Content-Length: 5, 100\r\n", "\r\n"});
+    BOOST_TEST((p.headers().find_all("content-length") == std::vector<std::string_view>{"5"}));
+    feed(p, {"HTTP/1.1 200 OK\r\n", "Content-Length: 99999999999999999999\r\n", "X-A: 1\r\n", "\r\n"});
+    BOOST_TEST(!p.headers().contains("content-length")); // overflowing: libcurl reads to the close
+    BOOST_TEST(p.headers().size() == 1u);
+}
+
+// A bare CR inside a field, forwarded as it came, ends the line for some
+// readers: "X-A: a\rContent-Length: 0" would smuggle a length past libcurl.
+BOOST_AUTO_TEST_CASE(cr_and_nul_inside_a_field_become_spaces) {
+    response_head_parser p;
+    using namespace std::string_view_literals;
+    feed(p, {"HTTP/1.1 200 OK\r\n", "X-A: a\rContent-Length: 0\r\n", "X-B: b\0c\r\n"sv, "X\rC: d\r\n",
+             "Content-Length: 5\r\n", "\r\n"});
+    BOOST_TEST(p.headers().size() == 3u);
+    BOOST_TEST(p.headers().find("x-a").value_or("") == "a Content-Length: 0");
+    BOOST_TEST(p.headers().find("x-b").value_or("") == "b c");
+    BOOST_TEST((p.headers().find_all("content-length") == std::vector<std::string_view>{"5"}));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

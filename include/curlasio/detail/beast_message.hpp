@@ -31,6 +31,7 @@
 #include <concepts>
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -408,6 +409,12 @@ inline bool body_decoded(const header_list& fields, bool decompress, int status,
 /// every field with repeats, in arrival order as far as Beast's fields keep
 /// it (they keep a name's repeats together, after the name's first field). With `decoded`, the Content-Length
 /// and Content-Encoding of the encoded body are left out: the body the message gets is the decoded one.
+/// A head with Transfer-Encoding never has a Content-Length here (the
+/// response head parser drops it: RFC 9112 6.3), so a message forwarded as
+/// it is frames its body by what libcurl decoded. Throws std::length_error
+/// for a field name or value of 65 534 bytes or more, which Beast's
+/// basic_fields cannot hold (reader_sink turns it into
+/// errc::head_not_representable).
 template <typename Fields>
 void set_header(beast_http::response_header<Fields>& h, int status, std::string_view reason, unsigned version,
                 const header_list& fields, bool decoded) {
@@ -475,13 +482,24 @@ private:
     void start(int status, std::string_view reason, unsigned version, const header_list& fields,
                std::optional<std::uint64_t> length) {
         const bool decoded = body_decoded(fields, decompress_, status, head_request_);
-        set_header(message_.base(), status, reason, version, fields, decoded);
+        try {
+            set_header(message_.base(), status, reason, version, fields, decoded);
+        } catch (const std::length_error&) {
+            // Beast keeps a field's sizes in 16 bits: libcurl takes lines up
+            // to 100 KiB. Fail the fetch with a code of its own, not a throw.
+            static_cast<Fields&>(message_.base()).clear();
+            error_ = errc::head_not_representable;
+            return;
+        }
         // The announced length of a body that comes as it is; within the cap
         // (or 1 GiB without one) so that a lying one reserves nothing absurd.
         const std::uint64_t bound = cap_ ? cap_ : std::uint64_t(1) << 30;
         boost::optional<std::uint64_t> announced;
         const bool bodyless = head_request_ || status == 204 || status == 304 || status < 200;
-        if (length && !decoded && !bodyless && *length <= bound)
+        // Transfer-Encoding framed the body (libcurl de-chunked it): a length
+        // beside it describes nothing the reader gets.
+        const bool framed_by_length = !fields.contains("transfer-encoding");
+        if (length && framed_by_length && !decoded && !bodyless && *length <= bound)
             announced = *length;
         // A reused message starts over: Beast's in-memory readers append.
         if constexpr (is_buffered_body<ResponseBody>::value)

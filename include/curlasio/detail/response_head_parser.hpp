@@ -5,7 +5,13 @@
 // header callback hands over (each with its CRLF). The status line comes
 // first and an empty line ends a head; a 1xx or a followed redirect then
 // starts the next one, and only the last head's status, reason and fields
-// are kept. No handle, no socket: unit tested line by line
+// are kept. At the end of a final head its Content-Length fields are made
+// to say how libcurl framed the body: none beside Transfer-Encoding (RFC
+// 9112 6.3: the encoding overrides the length, and a forwarder must remove
+// it), and one, the figure libcurl reads (the last one's leading digits), in
+// place of several or of one with more than digits. So no head handed out
+// (response::headers, a download_stream's open, a Beast response) pairs a
+// length with a body libcurl framed otherwise. No handle, no socket: unit tested line by line
 // (test/unit/response_head_parser_test.cpp). Lives in a public detail
 // header only because easy_handle holds one by value.
 
@@ -41,6 +47,8 @@ public:
     const header_list& headers() const noexcept { return headers_; }
 
 private:
+    void settle_framing();
+
     int status_ = 0;
     std::string reason_;
     header_list headers_;
