@@ -494,13 +494,15 @@ private:
         // The announced length of a body that comes as it is; within the cap
         // (or 1 GiB without one) so that a lying one reserves nothing absurd.
         const std::uint64_t bound = cap_ ? cap_ : std::uint64_t(1) << 30;
-        boost::optional<std::uint64_t> announced;
         const bool bodyless = head_request_ || status == 204 || status == 304 || status < 200;
         // Transfer-Encoding framed the body (libcurl de-chunked it): a length
         // beside it describes nothing the reader gets.
         const bool framed_by_length = !fields.contains("transfer-encoding");
-        if (length && framed_by_length && !decoded && !bodyless && *length <= bound)
-            announced = *length;
+        // Its storage set even when empty: boost::optional copies a trivially
+        // copyable value's storage either way, which GCC 12 reports as maybe
+        // uninitialized.
+        const boost::optional<std::uint64_t> announced(
+            length && framed_by_length && !decoded && !bodyless && *length <= bound, length.value_or(0));
         // A reused message starts over: Beast's in-memory readers append.
         if constexpr (is_buffered_body<ResponseBody>::value)
             message_.body() = typename ResponseBody::value_type();
