@@ -3,6 +3,8 @@
 #include <curlasio/cookie_jar.hpp>
 #include <curlasio/detail/malformed.hpp>
 
+#include "cookie_lock_window.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -434,6 +436,7 @@ CURLcode easy_handle::set_trust_options(request_options& o) {
 }
 
 CURLcode easy_handle::on_ssl_ctx(CURL*, void* ssl_ctx, void* p) noexcept {
+    cookie_lock_window::close(); // user code may run: keep no lock
     auto* self = static_cast<easy_handle*>(p);
     try {
         if (error_code ec = self->ssl_ctx_hook_(static_cast<ssl_ctx_st*>(ssl_ctx))) {
@@ -506,6 +509,7 @@ std::string easy_handle::refusal_message(error_code ec) const {
 }
 
 std::size_t easy_handle::on_body(char* data, std::size_t size, std::size_t n, void* p) noexcept {
+    cookie_lock_window::close(); // user code may run: keep no lock
     auto* self = static_cast<easy_handle*>(p);
     const std::size_t len = size * n;
     if (!self->head_told_ && !self->tell_head())
@@ -566,6 +570,7 @@ sink_result easy_handle::string_sink::consume(std::string_view chunk) {
 }
 
 std::size_t easy_handle::on_read(char* data, std::size_t size, std::size_t n, void* p) noexcept {
+    cookie_lock_window::close(); // user code may run: keep no lock
     auto* self = static_cast<easy_handle*>(p);
     if (!self->source_)
         return CURL_READFUNC_ABORT;
@@ -603,6 +608,7 @@ int easy_handle::on_seek(void* p, curl_off_t offset, int origin) noexcept {
 
 int easy_handle::on_xferinfo(void* p, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                              curl_off_t ulnow) noexcept {
+    cookie_lock_window::close(); // user code may run: keep no lock
     auto* self = static_cast<easy_handle*>(p);
     const transfer_progress now_at{static_cast<std::uint64_t>(dltotal), static_cast<std::uint64_t>(dlnow),
                                    static_cast<std::uint64_t>(ultotal), static_cast<std::uint64_t>(ulnow)};
@@ -651,6 +657,7 @@ bool easy_handle::report_final_progress() noexcept {
 }
 
 std::size_t easy_handle::on_header(char* data, std::size_t size, std::size_t n, void* p) noexcept {
+    cookie_lock_window::close(); // user code may run: keep no lock
     auto* self = static_cast<easy_handle*>(p);
     const std::size_t len = size * n;
     if (self->activity_)

@@ -1,5 +1,7 @@
 #include "engine_impl.hpp"
 
+#include "cookie_lock_window.hpp"
+
 #include <boost/asio/error.hpp>
 
 #include <cerrno>
@@ -25,7 +27,10 @@ void engine_impl::socket_action(curl_socket_t fd, int events) {
         return;
     int running = 0;
     ++actions_;
-    curl_multi_socket_action(multi_, fd, events, &running);
+    {
+        cookie_lock_window::scope cookies;
+        curl_multi_socket_action(multi_, fd, events, &running);
+    }
     after_action();
 }
 
