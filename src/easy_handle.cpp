@@ -173,6 +173,43 @@ bool reuses_h2c_badly() noexcept {
     return affected;
 }
 
+// Whether `url`'s authority carries a user:password@.
+bool has_userinfo(std::string_view url) noexcept {
+    if (const auto scheme_end = url.find("://"); scheme_end != std::string_view::npos)
+        url.remove_prefix(scheme_end + 3);
+    return url.substr(0, url.find_first_of("/?#")).find('@') != std::string_view::npos;
+}
+
+bool is_socks(std::string_view proxy_url) noexcept {
+    return proxy_url.size() >= 5 && iequals(proxy_url.substr(0, 5), "socks");
+}
+
+// Whether the request's credentials authenticate its connection, rather
+// than each request on it, in a way libcurl's connection matching does not
+// check (ConnectionExists in 7.88.1, url_match_conn in 8.14.1): libcurl
+// would then hand that connection to a request with other credentials or
+// none, one user's access lent to another.
+// - An HTTP(S) proxy's credentials open a CONNECT tunnel once (https://
+//   always tunnels; http:// with proxy.tunnel; a redirect may lead to
+//   either): libcurl compares the proxy's type, host and port, never its
+//   user and password. Without a tunnel each request carries its own
+//   Proxy-Authorization, and a request without is answered 407.
+// - Scheme `any` (proxy or origin) may settle on Negotiate, which
+//   authenticates the connection and which libcurl does not track per
+//   connection.
+// What libcurl does match: SOCKS credentials, NTLM's per-connection state,
+// the client certificate (part of the TLS configuration, for the connection
+// and the TLS session cache alike), the origin's user for protocols that
+// authenticate connections. Basic, digest and bearer to an origin travel
+// with each request.
+bool credentials_bind_connection(const request_options& o, std::string_view url) noexcept {
+    const proxy_options& p = o.proxy;
+    if (p.url && !p.url->empty() && !is_socks(*p.url) && (!p.username.empty() || has_userinfo(*p.url)) &&
+        (p.tunnel || is_https(url) || o.redirects.follow || p.auth == proxy_auth_scheme::any))
+        return true;
+    return o.auth.scheme == auth_scheme::any && (!o.auth.username.empty() || has_userinfo(url));
+}
+
 } // namespace
 
 easy_handle::~easy_handle() {
@@ -291,6 +328,19 @@ error_code easy_handle::prepare(CURL* fresh, request&& req, body_sink* sink) {
         set(CURLOPT_USERAGENT, req.options.user_agent.c_str());
     if (rc == CURLE_OK)
         rc = set_trust_options(req.options);
+    if (credentials_bind_connection(req.options, req.url)) {
+        // A connection of its own, closed after it: no request with other
+        // credentials or none ever gets it, on any libcurl. The price, a
+        // connection (tunnel, TLS handshake) per transfer, is paid on 8.x
+        // only: 7.88.1 never reuses a CONNECT tunnel anyway (measured).
+        // HTTP/1.1, since libcurl would otherwise multiplex other requests
+        // onto the HTTP/2 connection while this one still uses it.
+        set(CURLOPT_FRESH_CONNECT, 1L);
+        set(CURLOPT_FORBID_REUSE, 1L);
+        if (req.options.version != http_version::http2_prior_knowledge &&
+            req.options.version != http_version::http1_0)
+            set(CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
+    }
     if (req.options.limits.low_speed_limit > 0) {
         set(CURLOPT_LOW_SPEED_LIMIT, req.options.limits.low_speed_limit);
         set(CURLOPT_LOW_SPEED_TIME, static_cast<long>(req.options.limits.low_speed_time.count()));
