@@ -41,8 +41,8 @@ long curl_http_version(http_version v) noexcept {
     return CURL_HTTP_VERSION_NONE;
 }
 
-// libcurl 7.88's own limits on a response head, whatever max_header_size
-// says. A header line is collected in a buffer of CURL_MAX_HTTP_HEADER bytes
+// libcurl's own limits on a response head, whatever max_header_size says
+// (7.88.1 and 8.14.1 alike). A header line is collected in a buffer of CURL_MAX_HTTP_HEADER bytes
 // that also holds a NUL (lib/url.c, lib/dynbuf.c); every head of one
 // transfer (1xx, followed redirects, a proxy's CONNECT answer) adds up to at
 // most MAX_HTTP_RESP_HEADER_SIZE (lib/http.h).
@@ -50,13 +50,31 @@ constexpr std::size_t libcurl_max_header_line = CURL_MAX_HTTP_HEADER - 1;
 constexpr std::size_t libcurl_max_response_heads = 300 * 1024;
 // What libcurl's error buffer starts with when the second one is hit.
 constexpr std::string_view heads_too_large_text = "Too large response headers";
+// libcurl 8 also caps the header fields of a transfer's heads at
+// MAX_HTTP_RESP_HEADER_COUNT (lib/http.h: 5000 in 8.14.1), whatever their
+// size; its error buffer then starts with this.
+constexpr std::string_view too_many_headers_text = "Too many response headers";
+// libcurl 8.6.0 and later report a size limit met (a header line, a request
+// head, the field count) as CURLE_TOO_LARGE; 7.88 as CURLE_OUT_OF_MEMORY.
+// By number: the 7.88 headers have no name for it.
+constexpr CURLcode curle_too_large = static_cast<CURLcode>(100);
 
 // libcurl 7.88 builds a request head in one buffer of DYN_HTTP_REQUEST
 // bytes (lib/dynbuf.h) that also holds a NUL; over HTTP/1 a body under
 // MAX_INITIAL_POST_SIZE (lib/http.h) goes into it too. A longer head fails
-// as CURLE_OUT_OF_MEMORY.
+// as CURLE_OUT_OF_MEMORY (8.6.0 on: CURLE_TOO_LARGE). All three limits are
+// the same in 8.14.1 (lib/curlx/dynbuf.h, lib/http.h, curl.h).
 constexpr std::size_t libcurl_max_request = 1024 * 1024 - 1;
 constexpr std::size_t libcurl_body_in_head_below = 64 * 1024;
+// libcurl 8.14.1 sends a body apart from the head whatever its size
+// (MAX_INITIAL_POST_SIZE is no longer used): only older ones count it. The
+// change is taken to be 8.7.0's, whose client readers took over request
+// bodies; were it later, a head within 64 KiB of the limit would fail as
+// CURLE_TOO_LARGE rather than errc::request_too_large.
+bool body_joins_head() noexcept {
+    static const bool joins = curl_version_info(CURLVERSION_NOW)->version_num < 0x080700;
+    return joins;
+}
 // Room for what libcurl adds to what a request says: the request line's
 // version, the Host, Accept, Accept-Encoding, Content-Length, Content-Type
 // and Proxy-Connection fields, an h2c upgrade and the blank line come to
@@ -155,7 +173,7 @@ std::size_t request_head_bound(const request& req, bool carries_body) noexcept {
         n += req.options.user_agent.size() + sizeof("User-Agent: \r\n");
     for (const auto& [name, value] : req.headers)
         n += name.size() + value.size() + 4; // ": ", CRLF
-    if (carries_body && !req.upload && req.body.size() < libcurl_body_in_head_below)
+    if (carries_body && !req.upload && req.body.size() < libcurl_body_in_head_below && body_joins_head())
         n += req.body.size();
     return n;
 }
@@ -842,7 +860,10 @@ bool easy_handle::receiving_head() const noexcept {
 easy_handle::libcurl_limit easy_handle::libcurl_limit_hit(CURLcode result) const noexcept {
     if (result == CURLE_RECV_ERROR && std::string_view(error_buffer_).starts_with(heads_too_large_text))
         return libcurl_limit::response_heads;
-    if (result == CURLE_OUT_OF_MEMORY && !out_of_memory_ && handle_ && receiving_head())
+    if ((result == CURLE_OUT_OF_MEMORY || result == curle_too_large) && !out_of_memory_ && handle_ &&
+        receiving_head())
+        return libcurl_limit::header_line; // or the field count (8): the message tells
+    if (result == curle_too_large && std::string_view(error_buffer_).starts_with(too_many_headers_text))
         return libcurl_limit::header_line;
     return libcurl_limit::none;
 }
@@ -901,9 +922,14 @@ response easy_handle::take_response(CURLcode result) {
         // and one of libcurl's says which it was.
         switch (libcurl_limit_hit(result)) {
         case libcurl_limit::header_line:
-            r.error_message = "a response header line exceeds libcurl's limit of " +
-                              std::to_string(libcurl_max_header_line) +
-                              " bytes with its CRLF (CURL_MAX_HTTP_HEADER)";
+            if (std::string_view(error_buffer_).starts_with(too_many_headers_text))
+                r.error_message = "response heads exceed libcurl's limit on header fields per transfer "
+                                  "(libcurl: " +
+                                  std::string(error_buffer_) + ")";
+            else
+                r.error_message = "a response header line exceeds libcurl's limit of " +
+                                  std::to_string(libcurl_max_header_line) +
+                                  " bytes with its CRLF (CURL_MAX_HTTP_HEADER)";
             break;
         case libcurl_limit::response_heads:
             r.error_message = "response heads exceed libcurl's limit of " +
