@@ -34,7 +34,9 @@ namespace curlasio {
 ///
 /// Thread safety: every member may be called from any thread, also while
 /// transfers on engines running on other threads use the jar (libcurl takes
-/// the jar's lock around each access to its cookies).
+/// the jar's lock around each access to its cookies; with libcurl 8.12 and
+/// later, which reads the cookies it sends after that lock, the engine
+/// keeps the lock until libcurl is done: src/cookie_lock_window.hpp).
 ///
 /// Lifetime: a transfer holds a std::shared_ptr to its jar until its easy
 /// handle is freed; the jar may be dropped by its owner at any time.

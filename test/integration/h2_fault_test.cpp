@@ -3,8 +3,8 @@
 // started for each case on a loopback port. Each fault ends in the error_code
 // the running libcurl gives for it (7.88 and 8 differ for some), the handler
 // runs once, no descriptor is left behind, and what the protocol lets
-// survive (a sibling stream, the streams a GOAWAY still covers) does. Without python3-h2 the cases are skipped, and
-// say so.
+// survive (a sibling stream, the streams a GOAWAY still covers) does.
+// Without python3-h2 the cases are skipped, and say so.
 
 #include <toolkit/toolkit.hpp>
 #include "peer_process.hpp"
