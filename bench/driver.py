@@ -676,8 +676,14 @@ def machine():
         mem = open("/proc/meminfo").readline().split(":", 1)[1].strip()
     except OSError:
         pass
-    curl = subprocess.run(["curl-config", "--version"], capture_output=True, text=True).stdout.strip() \
-        if shutil.which("curl-config") else ""
+    # The libcurl loaded at run time (CURL=8 bench/run.sh sets LD_LIBRARY_PATH),
+    # as the curl tool reports it; curl-config names the headers' package.
+    curl = ""
+    if shutil.which("curl"):
+        m = re.search(r"libcurl/(\S+)", subprocess.run(["curl", "-V"], capture_output=True, text=True).stdout)
+        curl = "libcurl " + m.group(1) if m else ""
+    if not curl and shutil.which("curl-config"):
+        curl = subprocess.run(["curl-config", "--version"], capture_output=True, text=True).stdout.strip()
     return {"cpu": cpu, "cores": os.cpu_count(), "memory": mem, "kernel": platform.release(),
             "os": platform.platform(), "libcurl": curl}
 

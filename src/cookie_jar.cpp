@@ -1,5 +1,7 @@
 #include <curlasio/cookie_jar.hpp>
 
+#include "cookie_lock_window.hpp"
+
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -55,15 +57,34 @@ cookie_jar::~cookie_jar() {
 }
 
 void cookie_jar::lock(CURL*, curl_lock_data data, curl_lock_access, void* self) noexcept {
+    namespace window = detail::cookie_lock_window;
     auto* jar = static_cast<cookie_jar*>(self);
-    if (data >= 0 && data < CURL_LOCK_DATA_LAST)
-        jar->locks_[static_cast<std::size_t>(data)].lock();
+    if (data < 0 || data >= CURL_LOCK_DATA_LAST)
+        return;
+    std::mutex& m = jar->locks_[static_cast<std::size_t>(data)];
+    if (window::current.kept == &m) {
+        window::current.kept = nullptr; // still ours: held again
+        return;
+    }
+    window::close();
+    m.lock();
 }
 
-void cookie_jar::unlock(CURL*, curl_lock_data data, void* self) noexcept {
+void cookie_jar::unlock(CURL* handle, curl_lock_data data, void* self) noexcept {
+    namespace window = detail::cookie_lock_window;
     auto* jar = static_cast<cookie_jar*>(self);
-    if (data >= 0 && data < CURL_LOCK_DATA_LAST)
-        jar->locks_[static_cast<std::size_t>(data)].unlock();
+    if (data < 0 || data >= CURL_LOCK_DATA_LAST)
+        return;
+    std::mutex& m = jar->locks_[static_cast<std::size_t>(data)];
+    // Kept past libcurl's unlock on the libcurl that reads the cookies after
+    // it (see cookie_lock_window.hpp); never for the jar's own operations,
+    // which return to the caller.
+    if (data == CURL_LOCK_DATA_COOKIE && window::current.in_libcurl && handle != jar->control_ &&
+        window::needed()) {
+        window::current.kept = &m;
+        return;
+    }
+    m.unlock();
 }
 
 error_code cookie_jar::load(const std::string& path) {

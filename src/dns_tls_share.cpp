@@ -1,5 +1,7 @@
 #include "dns_tls_share.hpp"
 
+#include "cookie_lock_window.hpp"
+
 #include <new>
 
 namespace curlasio::detail {
@@ -26,6 +28,7 @@ dns_tls_share::~dns_tls_share() {
 void dns_tls_share::lock(CURL*, curl_lock_data data, curl_lock_access, void* self) noexcept {
     auto* s = static_cast<dns_tls_share*>(self);
     if (data >= 0 && data < CURL_LOCK_DATA_LAST) {
+        cookie_lock_window::close(); // never wait while keeping a jar's lock
         s->mutexes_[static_cast<std::size_t>(data)].lock();
         s->locked_[static_cast<std::size_t>(data)].fetch_add(1, std::memory_order_relaxed);
     }

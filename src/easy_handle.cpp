@@ -3,6 +3,8 @@
 #include <curlasio/cookie_jar.hpp>
 #include <curlasio/detail/malformed.hpp>
 
+#include "cookie_lock_window.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -39,8 +41,8 @@ long curl_http_version(http_version v) noexcept {
     return CURL_HTTP_VERSION_NONE;
 }
 
-// libcurl 7.88's own limits on a response head, whatever max_header_size
-// says. A header line is collected in a buffer of CURL_MAX_HTTP_HEADER bytes
+// libcurl's own limits on a response head, whatever max_header_size says
+// (7.88.1 and 8.14.1 alike). A header line is collected in a buffer of CURL_MAX_HTTP_HEADER bytes
 // that also holds a NUL (lib/url.c, lib/dynbuf.c); every head of one
 // transfer (1xx, followed redirects, a proxy's CONNECT answer) adds up to at
 // most MAX_HTTP_RESP_HEADER_SIZE (lib/http.h).
@@ -48,13 +50,31 @@ constexpr std::size_t libcurl_max_header_line = CURL_MAX_HTTP_HEADER - 1;
 constexpr std::size_t libcurl_max_response_heads = 300 * 1024;
 // What libcurl's error buffer starts with when the second one is hit.
 constexpr std::string_view heads_too_large_text = "Too large response headers";
+// libcurl 8 also caps the header fields of a transfer's heads at
+// MAX_HTTP_RESP_HEADER_COUNT (lib/http.h: 5000 in 8.14.1), whatever their
+// size; its error buffer then starts with this.
+constexpr std::string_view too_many_headers_text = "Too many response headers";
+// libcurl 8.6.0 and later report a size limit met (a header line, a request
+// head, the field count) as CURLE_TOO_LARGE; 7.88 as CURLE_OUT_OF_MEMORY.
+// By number: the 7.88 headers have no name for it.
+constexpr CURLcode curle_too_large = static_cast<CURLcode>(100);
 
 // libcurl 7.88 builds a request head in one buffer of DYN_HTTP_REQUEST
 // bytes (lib/dynbuf.h) that also holds a NUL; over HTTP/1 a body under
 // MAX_INITIAL_POST_SIZE (lib/http.h) goes into it too. A longer head fails
-// as CURLE_OUT_OF_MEMORY.
+// as CURLE_OUT_OF_MEMORY (8.6.0 on: CURLE_TOO_LARGE). All three limits are
+// the same in 8.14.1 (lib/curlx/dynbuf.h, lib/http.h, curl.h).
 constexpr std::size_t libcurl_max_request = 1024 * 1024 - 1;
 constexpr std::size_t libcurl_body_in_head_below = 64 * 1024;
+// libcurl 8.14.1 sends a body apart from the head whatever its size
+// (MAX_INITIAL_POST_SIZE is no longer used): only older ones count it. The
+// change is taken to be 8.7.0's, whose client readers took over request
+// bodies; were it later, a head within 64 KiB of the limit would fail as
+// CURLE_TOO_LARGE rather than errc::request_too_large.
+bool body_joins_head() noexcept {
+    static const bool joins = curl_version_info(CURLVERSION_NOW)->version_num < 0x080700;
+    return joins;
+}
 // Room for what libcurl adds to what a request says: the request line's
 // version, the Host, Accept, Accept-Encoding, Content-Length, Content-Type
 // and Proxy-Connection fields, an h2c upgrade and the blank line come to
@@ -153,7 +173,7 @@ std::size_t request_head_bound(const request& req, bool carries_body) noexcept {
         n += req.options.user_agent.size() + sizeof("User-Agent: \r\n");
     for (const auto& [name, value] : req.headers)
         n += name.size() + value.size() + 4; // ": ", CRLF
-    if (carries_body && !req.upload && req.body.size() < libcurl_body_in_head_below)
+    if (carries_body && !req.upload && req.body.size() < libcurl_body_in_head_below && body_joins_head())
         n += req.body.size();
     return n;
 }
@@ -169,6 +189,43 @@ bool is_https(std::string_view url) noexcept {
 bool reuses_h2c_badly() noexcept {
     static const bool affected = curl_version_info(CURLVERSION_NOW)->version_num < 0x080000;
     return affected;
+}
+
+// Whether `url`'s authority carries a user:password@.
+bool has_userinfo(std::string_view url) noexcept {
+    if (const auto scheme_end = url.find("://"); scheme_end != std::string_view::npos)
+        url.remove_prefix(scheme_end + 3);
+    return url.substr(0, url.find_first_of("/?#")).find('@') != std::string_view::npos;
+}
+
+bool is_socks(std::string_view proxy_url) noexcept {
+    return proxy_url.size() >= 5 && iequals(proxy_url.substr(0, 5), "socks");
+}
+
+// Whether the request's credentials authenticate its connection, rather
+// than each request on it, in a way libcurl's connection matching does not
+// check (ConnectionExists in 7.88.1, url_match_conn in 8.14.1): libcurl
+// would then hand that connection to a request with other credentials or
+// none, one user's access lent to another.
+// - An HTTP(S) proxy's credentials open a CONNECT tunnel once (https://
+//   always tunnels; http:// with proxy.tunnel; a redirect may lead to
+//   either): libcurl compares the proxy's type, host and port, never its
+//   user and password. Without a tunnel each request carries its own
+//   Proxy-Authorization, and a request without is answered 407.
+// - Scheme `any` (proxy or origin) may settle on Negotiate, which
+//   authenticates the connection and which libcurl does not track per
+//   connection.
+// What libcurl does match: SOCKS credentials, NTLM's per-connection state,
+// the client certificate (part of the TLS configuration, for the connection
+// and the TLS session cache alike), the origin's user for protocols that
+// authenticate connections. Basic, digest and bearer to an origin travel
+// with each request.
+bool credentials_bind_connection(const request_options& o, std::string_view url) noexcept {
+    const proxy_options& p = o.proxy;
+    if (p.url && !p.url->empty() && !is_socks(*p.url) && (!p.username.empty() || has_userinfo(*p.url)) &&
+        (p.tunnel || is_https(url) || o.redirects.follow || p.auth == proxy_auth_scheme::any))
+        return true;
+    return o.auth.scheme == auth_scheme::any && (!o.auth.username.empty() || has_userinfo(url));
 }
 
 } // namespace
@@ -290,6 +347,19 @@ error_code easy_handle::prepare(CURL* fresh, request&& req, body_sink* sink) {
         set(CURLOPT_USERAGENT, req.options.user_agent.c_str());
     if (rc == CURLE_OK)
         rc = set_trust_options(req.options);
+    if (credentials_bind_connection(req.options, req.url)) {
+        // A connection of its own, closed after it: no request with other
+        // credentials or none ever gets it, on any libcurl. The price, a
+        // connection (tunnel, TLS handshake) per transfer, is paid on 8.x
+        // only: 7.88.1 never reuses a CONNECT tunnel anyway (measured).
+        // HTTP/1.1, since libcurl would otherwise multiplex other requests
+        // onto the HTTP/2 connection while this one still uses it.
+        set(CURLOPT_FRESH_CONNECT, 1L);
+        set(CURLOPT_FORBID_REUSE, 1L);
+        if (req.options.version != http_version::http2_prior_knowledge &&
+            req.options.version != http_version::http1_0)
+            set(CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
+    }
     if (req.options.limits.low_speed_limit > 0) {
         set(CURLOPT_LOW_SPEED_LIMIT, req.options.limits.low_speed_limit);
         set(CURLOPT_LOW_SPEED_TIME, static_cast<long>(req.options.limits.low_speed_time.count()));
@@ -435,6 +505,7 @@ CURLcode easy_handle::set_trust_options(request_options& o) {
 }
 
 CURLcode easy_handle::on_ssl_ctx(CURL*, void* ssl_ctx, void* p) noexcept {
+    cookie_lock_window::close(); // user code may run: keep no lock
     auto* self = static_cast<easy_handle*>(p);
     try {
         if (error_code ec = self->ssl_ctx_hook_(static_cast<ssl_ctx_st*>(ssl_ctx))) {
@@ -507,6 +578,7 @@ std::string easy_handle::refusal_message(error_code ec) const {
 }
 
 std::size_t easy_handle::on_body(char* data, std::size_t size, std::size_t n, void* p) noexcept {
+    cookie_lock_window::close(); // user code may run: keep no lock
     auto* self = static_cast<easy_handle*>(p);
     const std::size_t len = size * n;
     if (!self->head_told_ && !self->tell_head())
@@ -567,6 +639,7 @@ sink_result easy_handle::string_sink::consume(std::string_view chunk) {
 }
 
 std::size_t easy_handle::on_read(char* data, std::size_t size, std::size_t n, void* p) noexcept {
+    cookie_lock_window::close(); // user code may run: keep no lock
     auto* self = static_cast<easy_handle*>(p);
     if (!self->source_)
         return CURL_READFUNC_ABORT;
@@ -615,6 +688,7 @@ int easy_handle::on_seek(void* p, curl_off_t offset, int origin) noexcept {
 
 int easy_handle::on_xferinfo(void* p, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                              curl_off_t ulnow) noexcept {
+    cookie_lock_window::close(); // user code may run: keep no lock
     auto* self = static_cast<easy_handle*>(p);
     const transfer_progress now_at{static_cast<std::uint64_t>(dltotal), static_cast<std::uint64_t>(dlnow),
                                    static_cast<std::uint64_t>(ultotal), static_cast<std::uint64_t>(ulnow)};
@@ -663,6 +737,7 @@ bool easy_handle::report_final_progress() noexcept {
 }
 
 std::size_t easy_handle::on_header(char* data, std::size_t size, std::size_t n, void* p) noexcept {
+    cookie_lock_window::close(); // user code may run: keep no lock
     auto* self = static_cast<easy_handle*>(p);
     const std::size_t len = size * n;
     if (self->activity_)
@@ -797,7 +872,10 @@ bool easy_handle::receiving_head() const noexcept {
 easy_handle::libcurl_limit easy_handle::libcurl_limit_hit(CURLcode result) const noexcept {
     if (result == CURLE_RECV_ERROR && std::string_view(error_buffer_).starts_with(heads_too_large_text))
         return libcurl_limit::response_heads;
-    if (result == CURLE_OUT_OF_MEMORY && !out_of_memory_ && handle_ && receiving_head())
+    if ((result == CURLE_OUT_OF_MEMORY || result == curle_too_large) && !out_of_memory_ && handle_ &&
+        receiving_head())
+        return libcurl_limit::header_line; // or the field count (8): the message tells
+    if (result == curle_too_large && std::string_view(error_buffer_).starts_with(too_many_headers_text))
         return libcurl_limit::header_line;
     return libcurl_limit::none;
 }
@@ -856,9 +934,14 @@ response easy_handle::take_response(CURLcode result) {
         // and one of libcurl's says which it was.
         switch (libcurl_limit_hit(result)) {
         case libcurl_limit::header_line:
-            r.error_message = "a response header line exceeds libcurl's limit of " +
-                              std::to_string(libcurl_max_header_line) +
-                              " bytes with its CRLF (CURL_MAX_HTTP_HEADER)";
+            if (std::string_view(error_buffer_).starts_with(too_many_headers_text))
+                r.error_message = "response heads exceed libcurl's limit on header fields per transfer "
+                                  "(libcurl: " +
+                                  std::string(error_buffer_) + ")";
+            else
+                r.error_message = "a response header line exceeds libcurl's limit of " +
+                                  std::to_string(libcurl_max_header_line) +
+                                  " bytes with its CRLF (CURL_MAX_HTTP_HEADER)";
             break;
         case libcurl_limit::response_heads:
             r.error_message = "response heads exceed libcurl's limit of " +

@@ -1,5 +1,7 @@
 #include "engine_impl.hpp"
 
+#include "cookie_lock_window.hpp"
+
 #include <boost/asio/error.hpp>
 
 #include <cerrno>
@@ -25,7 +27,10 @@ void engine_impl::socket_action(curl_socket_t fd, int events) {
         return;
     int running = 0;
     ++actions_;
-    curl_multi_socket_action(multi_, fd, events, &running);
+    {
+        cookie_lock_window::scope cookies;
+        curl_multi_socket_action(multi_, fd, events, &running);
+    }
     after_action();
 }
 
@@ -47,6 +52,18 @@ void engine_impl::drain_messages() {
         curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &p);
         auto* t = static_cast<transfer*>(p);
         CURLcode result = m->data.result; // m is invalid after remove_handle
+        if (result == CURLE_HTTP2) {
+            // libcurl 8.14.1 keeps a connection whose HTTP/2 session failed
+            // (nghttp2's "Too many CONTINUATION frames", say) for reuse, and
+            // the next request on it fails the same way (7.88 closed it).
+            // Shut it down, never close it: libcurl's liveness check then
+            // drops it and opens a new one. No other stream survives such a
+            // failure anyway.
+            curl_socket_t s = CURL_SOCKET_BAD;
+            if (curl_easy_getinfo(m->easy_handle, CURLINFO_ACTIVESOCKET, &s) == CURLE_OK &&
+                s != CURL_SOCKET_BAD)
+                ::shutdown(s, SHUT_RDWR);
+        }
         if (result == CURLE_OK && !t->easy.report_final_progress())
             result = CURLE_ABORTED_BY_CALLBACK; // it threw: errc::callback_threw
         finish(t, t->easy.result_error(result), result);

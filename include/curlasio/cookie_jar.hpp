@@ -38,7 +38,9 @@ namespace curlasio {
 /// @par Thread safety
 /// Every member may be called from any thread, also while
 /// transfers on engines running on other threads use the jar (libcurl takes
-/// the jar's lock around each access to its cookies).
+/// the jar's lock around each access to its cookies; with libcurl 8.12 and
+/// later, which reads the cookies it sends after that lock, the engine
+/// keeps the lock until libcurl is done: src/cookie_lock_window.hpp).
 ///
 /// @par Lifetimes
 /// A transfer holds a std::shared_ptr to its jar until its easy

@@ -178,13 +178,14 @@ struct limit_options {
     /// memory an endless stream of header lines can take, as
     /// errc::headers_too_large.
     ///
-    /// libcurl 7.88 has limits of its own that apply whatever this says, and
+    /// libcurl has limits of its own that apply whatever this says, and
     /// also end in errc::headers_too_large (response::error_message names
     /// the limit): one header line, its CRLF included, of at most 102399
     /// bytes (CURL_MAX_HTTP_HEADER, 100 KiB, less the NUL its buffer keeps),
     /// and at most 307200 bytes (300 KiB) of heads per transfer, all of them
     /// added up: 1xx, followed redirects and a proxy's CONNECT answer
-    /// included. A value above 300 KiB therefore changes nothing.
+    /// included (7.88 and 8 alike); libcurl 8 also takes at most 5000 header
+    /// fields per transfer. A value above 300 KiB therefore changes nothing.
     std::size_t max_header_size = 256 * 1024;
     /// Abort when fewer than low_speed_limit bytes/s flow for low_speed_time
     /// (CURLE_OPERATION_TIMEDOUT): the guard against servers that trickle.
@@ -282,6 +283,11 @@ struct proxy_options {
     std::string no_proxy{};
     /// Open a CONNECT tunnel for http:// URLs too (CURLOPT_HTTPPROXYTUNNEL),
     /// so that the proxy sees only bytes; https:// always goes through one.
+    /// A tunnel opened with credentials is authenticated once, and libcurl
+    /// 8 would reuse it for any request to the same origin through the same
+    /// proxy, whatever its credentials: such a request (or one that may
+    /// reach a tunnel through a redirect, or with auth any) gets a
+    /// connection of its own, closed after it, over HTTP/1.1.
     bool tunnel = false;
 
     /// Sets url alone (`options.proxy = "http://proxy:3128"`). A template,

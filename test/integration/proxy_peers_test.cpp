@@ -21,8 +21,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace asio = boost::asio;
@@ -33,6 +35,9 @@ namespace {
 
 constexpr const char* squid_user = "squid-user";
 constexpr const char* squid_password = "squid secret";
+// Authenticated, and refused every destination (403).
+constexpr const char* limited_user = "limited-user";
+constexpr const char* limited_password = "limited secret";
 
 // A directory squid can read after it drops root for its own user: mkdtemp
 // makes it 0700, so it is opened up, and what squid writes is made first.
@@ -46,10 +51,15 @@ struct squid_dir {
         ::chmod(path.c_str(), 0755);
         // basic_ncsa_auth reads crypt(3) hashes; MD5-crypt is one it knows.
         crypt_data data{};
-        const char* hash = ::crypt_r(squid_password, "$1$curlasio$", &data);
-        if (!hash || hash[0] != '$')
-            throw std::runtime_error("crypt_r failed");
-        write("basic.passwd", std::string(squid_user) + ":" + hash + "\n");
+        std::string passwd;
+        for (const auto& [user, password] :
+             {std::pair{squid_user, squid_password}, {limited_user, limited_password}}) {
+            const char* hash = ::crypt_r(password, "$1$curlasio$", &data);
+            if (!hash || hash[0] != '$')
+                throw std::runtime_error("crypt_r failed");
+            passwd += std::string(user) + ":" + hash + "\n";
+        }
+        write("basic.passwd", passwd);
         // digest_file_auth reads user:password in the clear.
         write("digest.passwd", std::string(squid_user) + ":" + squid_password + "\n");
         write("cache.log", "");
@@ -101,6 +111,11 @@ peer_process squid(const squid_dir& dir) {
                                     "auth_param digest realm curlasio-test-digest\n"
                                     "auth_param digest children 2 startup=1\n"
                                     "acl authenticated proxy_auth REQUIRED\n"
+                                    "acl limited proxy_auth " +
+                                    limited_user +
+                                    "\n"
+                                    // all last: a 403, not a new challenge
+                                    "http_access deny limited all\n"
                                     "http_access allow authenticated\n"
                                     "http_access deny all\n"
                                     "visible_hostname curlasio-test-squid\n");
@@ -235,27 +250,126 @@ BOOST_AUTO_TEST_CASE(squid_tunnels_https_and_http_for_authenticated_clients) {
     BOOST_TEST(echoed(through, "Via") == "<none>");
 }
 
+// A tunnel is authenticated once, by its CONNECT; libcurl (7.88.1 and
+// 8.14.1 alike) matches a proxied connection by the proxy's type, host and
+// port, never its credentials, and so would hand the tunnel one user opened
+// to the next request to the same origin, whoever that is (8.14.1 did in
+// squid_tunnels_https_and_http_for_authenticated_clients). Each identity,
+// none included, gets what the proxy gives it, in any order.
+BOOST_AUTO_TEST_CASE(a_tunnel_serves_only_the_credentials_that_opened_it) {
+    REQUIRE_SQUID(proxy);
+    struct step {
+        const char* user;
+        const char* password;
+        long connect_status;
+    };
+    const step steps[] = {{squid_user, squid_password, 200},     {"", "", 407},
+                          {limited_user, limited_password, 403}, {squid_user, squid_password, 200},
+                          {limited_user, limited_password, 403}, {squid_user, "not it", 407},
+                          {squid_user, squid_password, 200}};
+    for (const bool https : {true, false}) {
+        std::size_t reached = 0;
+        const std::size_t seen_before = (https ? tls : plain).requests_seen();
+        for (std::size_t i = 0; i < std::size(steps); ++i) {
+            const step& s = steps[i];
+            BOOST_TEST_CONTEXT((https ? "https" : "http tunnel")
+                               << ", step " << i << ", user '" << s.user << "'") {
+                request req(https ? tls.url("/hello") : plain.url("/hello"));
+                req.options.tls.ca_file = certs.ca_file;
+                req.options.proxy = {
+                    .url = url_of("http", proxy), .username = s.user, .password = s.password, .tunnel = true};
+                auto out = fetch(req);
+                BOOST_TEST(out.res.connect_status == s.connect_status);
+                if (s.connect_status == 200) {
+                    ++reached;
+                    BOOST_TEST(!out.ec, out.ec.message());
+                    BOOST_TEST(out.res.body == "hello world");
+                } else {
+                    BOOST_TEST(out.ec == make_error_code(CURLE_RECV_ERROR), out.ec.message());
+                    BOOST_TEST(out.res.status == 0);
+                }
+                BOOST_TEST((https ? tls : plain).requests_seen() - seen_before == reached);
+            }
+        }
+    }
+}
+
+// Without a tunnel, each request carries its own Proxy-Authorization and
+// the proxy judges each: connections to it stay reusable for everyone (libcurl
+// 8 reuses one for all; 7.88 keeps one per set of proxy credentials).
+BOOST_AUTO_TEST_CASE(a_plain_proxy_judges_each_request_on_a_reused_connection) {
+    REQUIRE_SQUID(proxy);
+    struct step {
+        const char* user;
+        const char* password;
+        long status;
+    };
+    const step steps[] = {{squid_user, squid_password, 200},
+                          {"", "", 407},
+                          {limited_user, limited_password, 403},
+                          {squid_user, squid_password, 200}};
+    const bool libcurl_8 = curl_version_info(CURLVERSION_NOW)->version_num >= 0x080000;
+    std::set<std::string> identities;
+    std::size_t reached = 0;
+    for (std::size_t i = 0; i < std::size(steps); ++i) {
+        const step& s = steps[i];
+        BOOST_TEST_CONTEXT("step " << i << ", user '" << s.user << "'") {
+            request req(plain.url("/echo"));
+            req.options.proxy = {.url = url_of("http", proxy), .username = s.user, .password = s.password};
+            auto out = fetch(req);
+            REQUIRE_OK(out);
+            BOOST_TEST(out.res.status == s.status);
+            reached += s.status == 200;
+            BOOST_TEST(plain.requests_seen() == reached);
+            // libcurl 8: one connection to the proxy serves them all. 7.88
+            // keeps one per set of proxy credentials (none included).
+            identities.insert(std::string(s.user) + ":" + s.password);
+            BOOST_TEST(connections_to(proxy.port()) == (libcurl_8 ? 1u : identities.size()));
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(socks5h_resolves_names_at_the_proxy) {
     peer_process proxy = microsocks();
     CURLASIO_REQUIRE_PEER(proxy, "microsocks");
     const std::string by_name = "http://localhost:" + std::to_string(plain.port()) + "/hello";
+    // libcurl resolves "localhost" itself, never asking the system: to
+    // 127.0.0.1 then ::1 in 7.88, to ::1 first in 8 (curl #11466; checked on
+    // 7.88.1 and 8.14.1). With socks5 it hands the proxy only the first
+    // address, and the server listens on 127.0.0.1 alone: in 8 the proxy
+    // is refused ("(5)"). With socks5h the proxy resolves the name, trying
+    // each address, in both.
+    const bool libcurl_8 = curl_version_info(CURLVERSION_NOW)->version_num >= 0x080000;
+    const bool localhost_is_ipv6_first = libcurl_8;
     for (const char* scheme : {"socks5", "socks5h"}) {
         BOOST_TEST_CONTEXT(scheme) {
             request req(by_name);
             req.options.proxy = url_of(scheme, proxy);
             auto out = fetch(req);
+            if (scheme == std::string_view("socks5") && localhost_is_ipv6_first) {
+                BOOST_TEST(out.ec == make_error_code(CURLE_PROXY), out.ec.message());
+                BOOST_TEST(out.res.error_message.find("SOCKS5 connection to localhost. (5)") !=
+                               std::string::npos,
+                           out.res.error_message);
+                // Named in IPv4 terms, it is reached.
+                req.url = "http://127.0.0.1:" + std::to_string(plain.port()) + "/hello";
+                out = fetch(req);
+            }
             REQUIRE_OK(out);
             BOOST_TEST(out.res.body == "hello world");
             BOOST_TEST(out.res.remote_port == proxy.port());
         }
     }
     // A name nobody resolves shows who tried: here (socks5), or the proxy
-    // (socks5h). Both are CURLE_PROXY (97) in libcurl 7.88; the text differs.
+    // (socks5h). Both are CURLE_PROXY (97) in libcurl 7.88 and 8; the text
+    // differs. (8.14.1 says "Could not resolve proxy: <the proxy's
+    // address>" for the destination it failed to resolve here.)
     request local(std::string("http://no-such-host.invalid/"));
     local.options.proxy = url_of("socks5", proxy);
     auto here = fetch(local);
     BOOST_TEST(here.ec == make_error_code(CURLE_PROXY), here.ec.message());
-    BOOST_TEST(here.res.error_message.find("Could not resolve host") != std::string::npos,
+    BOOST_TEST(here.res.error_message.find(libcurl_8 ? "Could not resolve proxy"
+                                                     : "Could not resolve host") != std::string::npos,
                here.res.error_message);
     request remote(std::string("http://no-such-host.invalid/"));
     remote.options.proxy = url_of("socks5h", proxy);

@@ -530,4 +530,50 @@ BOOST_AUTO_TEST_CASE(one_jar_for_engines_on_two_threads) {
     BOOST_TEST(seen <= static_cast<std::size_t>(2 * per_thread + 1));
 }
 
+// What crashed libcurl 8.12 to 8.14 (memory access violation near 0: it
+// walks the cookies a request sends after releasing the jar's lock; see
+// src/cookie_lock_window.hpp): many cookies sent by every request of two
+// engines on two threads, while this thread replaces them. Each request
+// sends every cookie, each with one of the values it had.
+BOOST_AUTO_TEST_CASE(many_cookies_sent_by_two_threads_while_a_third_replaces_them) {
+    auto jar = std::make_shared<cookie_jar>();
+    constexpr int cookies = 100;
+    constexpr int per_thread = 150;
+    for (int c = 0; c < cookies; ++c)
+        jar->add(netscape("c" + std::to_string(c), "0"));
+    std::atomic<int> failures{0};
+    std::atomic<int> running{2};
+    auto client = [&] {
+        asio::io_context own_io;
+        engine own(own_io);
+        for (int i = 0; i < per_thread; ++i) {
+            request req(server.url("/echo"));
+            req.options.cookies = jar;
+            outcome out;
+            async_fetch(own, std::move(req), [&](error_code ec, response r) {
+                out.ec = ec;
+                out.res = std::move(r);
+                ++out.calls;
+            });
+            own_io.restart();
+            own_io.run_for(20s);
+            const std::string sent(out.res.headers.find("X-Echo-Cookie").value_or(""));
+            if (out.calls != 1 || out.ec || std::count(sent.begin(), sent.end(), '=') != cookies)
+                ++failures;
+        }
+        --running;
+    };
+    std::thread first(client);
+    std::thread second(client);
+    for (int round = 1; running.load() > 0; ++round) {
+        for (int c = 0; c < cookies; c += 7)
+            jar->add(netscape("c" + std::to_string(c), std::to_string(round)));
+        std::this_thread::yield();
+    }
+    first.join();
+    second.join();
+    BOOST_TEST(failures.load() == 0);
+    BOOST_TEST(jar->list().size() == static_cast<std::size_t>(cookies));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
