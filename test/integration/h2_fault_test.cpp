@@ -11,7 +11,6 @@
 
 #include <support/test_pki.hpp>
 
-#include <boost/asio/any_completion_handler.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <unistd.h>
@@ -293,23 +292,11 @@ BOOST_AUTO_TEST_CASE(a_stream_paused_on_its_upload_source_ends_when_the_peer_clo
     // the request's HEADERS, bare or after a GOAWAY. No timeout: the close
     // alone must end the fetch, and the source's read is cancelled.
     for (const char* path : {"/close?ms=200", "/close?ms=200&goaway"}) {
-        using read_done = asio::any_completion_handler<void(error_code, std::size_t)>;
-        std::optional<read_done> held;
-        bool cancelled = false;
+        held_read source;
         request req = h2(server, path);
         req.method = "POST";
         req.options.timeout = std::chrono::milliseconds(0);
-        req.upload =
-            upload_source::from_function(io.get_executor(), [&](asio::mutable_buffer, read_done done) {
-                auto slot = asio::get_associated_cancellation_slot(done);
-                if (slot.is_connected())
-                    slot.assign([&](asio::cancellation_type) {
-                        cancelled = true;
-                        if (held)
-                            std::move (*std::exchange(held, std::nullopt))(asio::error::operation_aborted, 0);
-                    });
-                held.emplace(std::move(done));
-            });
+        req.upload = source.source(io);
         std::vector<probe> probes(1);
         const auto start = steady::now();
         async_fetch(*eng, std::move(req), probe_handler(probes[0]));
@@ -322,8 +309,8 @@ BOOST_AUTO_TEST_CASE(a_stream_paused_on_its_upload_source_ends_when_the_peer_clo
         BOOST_TEST(ms_between(start, probes[0].at) < 5000);
         io.restart();
         io.poll();
-        BOOST_TEST(cancelled);
-        BOOST_TEST(!held);
+        BOOST_TEST(source.cancelled);
+        BOOST_TEST(!source.held);
     }
     check_no_descriptor_left();
 }

@@ -628,7 +628,9 @@ BOOST_AUTO_TEST_CASE(a_request_framed_two_ways_is_never_forwarded) {
     }
     {
         std::lock_guard lock(m);
-        BOOST_TEST(seen.empty(), seen.size() << " requests reached the upstream, first " << seen.front());
+        // The message is built whatever the outcome: front() only when there is one.
+        BOOST_TEST(seen.empty(), seen.size() << " requests reached the upstream, first "
+                                             << (seen.empty() ? std::string() : seen.front()));
     }
     BOOST_TEST(eventually([&] { return settled(); }), describe());
 }

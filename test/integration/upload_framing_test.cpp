@@ -425,23 +425,9 @@ BOOST_AUTO_TEST_CASE(a_fetch_paused_on_its_source_ends_when_the_peer_closes) {
          {std::optional<std::uint64_t>(), std::optional<std::uint64_t>(100)}) {
         eng.emplace(io);
         wire_peer peer(wire_peer::mode::close_after_head, 200ms);
-        std::optional<read_done> held; // the read that never completes on its own
-        bool cancelled = false;
-        auto source = upload_source::from_function(
-            io.get_executor(),
-            [&](asio::mutable_buffer, read_done done) {
-                auto slot = asio::get_associated_cancellation_slot(done);
-                if (slot.is_connected())
-                    slot.assign([&](asio::cancellation_type) {
-                        cancelled = true;
-                        if (held)
-                            std::move (*std::exchange(held, std::nullopt))(asio::error::operation_aborted, 0);
-                    });
-                held.emplace(std::move(done));
-            },
-            size);
+        held_read source;
         request req(peer.url(), verb::post);
-        req.upload = std::move(source);
+        req.upload = source.source(io, size);
         probe p; // no timeout: the close alone must end it
         const auto started = steady::now();
         async_fetch(*eng, std::move(req), probe_handler(p));
@@ -456,8 +442,8 @@ BOOST_AUTO_TEST_CASE(a_fetch_paused_on_its_source_ends_when_the_peer_closes) {
                                                           << ms_between(started, p.at) << " ms");
         io.restart();
         io.poll();
-        BOOST_TEST(cancelled);
-        BOOST_TEST(!held);
+        BOOST_TEST(source.cancelled);
+        BOOST_TEST(!source.held);
         BOOST_TEST(peer.finished());
     }
 }

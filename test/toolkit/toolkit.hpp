@@ -9,6 +9,7 @@
 #include "engine_fixture.hpp"
 #include "fd_limit.hpp"
 #include "fds.hpp"
+#include "held_read.hpp"
 #include "memory.hpp"
 #include "probe.hpp"
 #include "routes.hpp"
