@@ -47,6 +47,8 @@ source_result async_source::produce(char* out, std::size_t capacity) {
         return {source_status::eof, 0, {}};
     if (!reading_)
         read_ahead();
+    if (eof_)
+        return {source_status::eof, 0, {}}; // a known size left no room to read into
     waiting_ = true;
     return {source_status::pause, 0, {}};
 }
